@@ -1,0 +1,53 @@
+"""`paperpost demo`: the whole job offline on the embedded default (seeds in, .eml files out)."""
+
+from __future__ import annotations
+
+import click
+
+from bot.app import App
+from bot.cli.root import cli, console, pass_app
+from bot.cli.source_cmds import print_poll_reports
+from bot.cli.subscriber_cmds import import_subscribers
+from bot.config import SEEDS_DIR
+from bot.pipeline import run_cycle
+from bot.store import sources
+
+# The seeds are polled like any source: Hugging Face daily-papers JSON read from file:// URLs.
+SEED_SOURCES = (
+    ("seeds", SEEDS_DIR / "papers.json"),
+    ("seeds-trending", SEEDS_DIR / "hf_daily_papers.json"),
+)
+SEED_SUBSCRIBERS = SEEDS_DIR / "subscribers.toml"
+
+
+@cli.command("demo")
+@pass_app
+def demo_cmd(app: App) -> None:
+    """Run the whole job offline: seed papers -> sample subscribers -> digests in the outbox folder."""
+    if app.config["PAPERPOST_SMTP_URL"]:
+        console.print("[yellow]PAPERPOST_SMTP_URL is set, but the demo only writes to the outbox folder.[/yellow]")
+        app.config = type(app.config)({**app.config.values, "PAPERPOST_SMTP_URL": ""})
+    console.print(f"data dir: {app.config.data_dir}")
+    with app.db.session() as session:
+        names = [sources.ensure_source(session, name, path.as_uri(), "hf", app.clock()).name for name, path in SEED_SOURCES]
+    import_subscribers(app, SEED_SUBSCRIBERS)
+    written: list[str] = []
+    mailer_folder = app.config.outbox_dir
+
+    def on_send(item, result: str) -> None:  # type: ignore[no-untyped-def]
+        if result == "sent":
+            written.append(item.email)
+
+    report = run_cycle(app, force_poll=True, ignore_hour=True, source_names=names, on_send=on_send)
+    print_poll_reports(report.polls)
+    console.print(f"matched {report.matched.papers} new papers and {report.matched.profiles} new profiles: "
+                  f"{report.matched.matches} new matches")
+    console.print(f"digests: {report.sent.sent} written, {report.sent.failed} failed, "
+                  f"{report.planned.nothing_new} subscribers with nothing new")
+    for email in written:
+        console.print(f"  → {email}")
+    if written:
+        console.print(f"emails (.eml) and previews (.html) are in {mailer_folder}")
+    else:
+        console.print(f"nothing new to send (the outbox folder is {mailer_folder})")
+    click.echo("next: `paperpost search \"reward model\"`, `paperpost subscribers list`, `paperpost papers`")

@@ -1,0 +1,107 @@
+"""`paperpost sources add|list|remove` and `paperpost poll`."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+import click
+
+from bot.app import App
+from bot.cli.root import cli, console, emit_json, emit_table, json_option, pass_app
+from bot.errors import PaperpostError
+from bot.parsing import KINDS, detect_kind, expand_shortcut
+from bot.polling import PollReport, poll_sources
+from bot.store import sources
+from bot.store.sources import Source
+
+
+@cli.group("sources")
+def sources_group() -> None:
+    """Add, list and remove the paper sources that `poll` and the worker read."""
+
+
+def source_row(source: Source) -> dict[str, Any]:
+    return {"name": source.name, "url": source.url, "kind": source.kind, "active": source.active,
+            "interval": source.interval, "last_polled": source.last_polled, "last_error": source.last_error,
+            "failures": source.failures, "next_attempt_at": source.next_attempt_at}
+
+
+def resolve_source(url: str, kind: str) -> tuple[str, str]:
+    """(url, kind) from what was typed: a shortcut (arxiv:cs.CL, hf:daily), a URL, or a local file."""
+    shortcut = expand_shortcut(url)
+    if shortcut is not None:
+        return shortcut[0], shortcut[1] if kind == "auto" else kind
+    if not re.match(r"^(https?|file)://", url):
+        raise PaperpostError(f"{url!r} is neither a URL nor a shortcut; give an http(s):// or file:// URL, "
+                             "or a shortcut such as arxiv:cs.CL or hf:daily.")
+    return url, detect_kind(url) if kind == "auto" else kind
+
+
+def default_name(url: str) -> str:
+    parts = urlsplit(url)
+    tail = parts.path.rstrip("/").rsplit("/", 1)[-1]
+    return re.sub(r"[^A-Za-z0-9._+-]+", "-", f"{parts.hostname or 'file'}-{tail}".strip("-")).lower()
+
+
+@sources_group.command("add")
+@click.argument("url")
+@click.option("--name", default=None, help="A short name (default: from the URL).")
+@click.option("--kind", type=click.Choice(["auto", *KINDS]), default="auto", show_default=True)
+@click.option("--interval", type=int, default=None, help="Seconds between polls of this source.")
+@pass_app
+def add_cmd(app: App, url: str, name: str | None, kind: str, interval: int | None) -> None:
+    """Add a source: a feed URL, arxiv:cs.CL, arxiv:cs.CL+cs.LG or hf:daily."""
+    resolved, resolved_kind = resolve_source(url, kind)
+    with app.db.session() as session:
+        source = sources.add_source(session, name or default_name(resolved), resolved, resolved_kind, app.clock(), interval)
+    console.print(f"added {source.name}: {source.url} ({source.kind})")
+
+
+@sources_group.command("list")
+@json_option
+@pass_app
+def list_cmd(app: App, as_json: bool) -> None:
+    """List the sources with their last poll and error."""
+    with app.db.session() as session:
+        rows = sources.list_sources(session)
+    if as_json:
+        emit_json(source_row(s) for s in rows)
+        return
+    emit_table(("name", "kind", "active", "last polled", "failures", "last error", "url"),
+               ((s.name, s.kind, "yes" if s.active else "no", s.last_polled and s.last_polled.strftime("%Y-%m-%d %H:%M"),
+                 s.failures, (s.last_error or "")[:60], s.url) for s in rows), title=f"{len(rows)} sources")
+
+
+@sources_group.command("remove")
+@click.argument("name")
+@pass_app
+def remove_cmd(app: App, name: str) -> None:
+    """Remove a source (its papers stay)."""
+    with app.db.session() as session:
+        sources.remove_source(session, name)
+    console.print(f"removed {name}")
+
+
+def print_poll_reports(reports: list[PollReport]) -> None:
+    for r in reports:
+        line = f"{r.source}: {r.status} · {r.new} new, {r.updated} updated, {r.known} known ({r.seconds:.1f} s)"
+        console.print(line + (f"\n  [red]{r.error}[/red]" if r.error else ""))
+
+
+@cli.command("poll")
+@click.option("--source", "names", multiple=True, help="Poll only this source (repeatable); polled even if not due.")
+@json_option
+@pass_app
+def poll_cmd(app: App, names: tuple[str, ...], as_json: bool) -> None:
+    """Poll the sources once: new / updated / known / failed per source."""
+    with console.status("polling…") as status:
+        reports = poll_sources(app.db, app.poller, names=names or None, force=True,
+                               on_start=lambda s: status.update(f"polling {s.name} ({s.url})…"))
+    if as_json:
+        emit_json(r.__dict__ for r in reports)
+        return
+    if not reports:
+        console.print("No active sources; add one with `paperpost sources add URL`.")
+    print_poll_reports(reports)

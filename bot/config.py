@@ -1,0 +1,146 @@
+"""The settings table: every setting with its default and help, read from the environment or paperpost.toml."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Mapping
+from urllib.parse import urlsplit
+
+import platformdirs
+
+from bot.errors import ConfigError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+TEMPLATES_DIR = REPO_ROOT / "templates"
+SEEDS_DIR = REPO_ROOT / "seeds"
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One row of the settings table."""
+
+    name: str
+    default: str
+    help: str
+    parse: Callable[[str], Any] = str
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise ValueError("must be a positive whole number")
+    return value
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("PAPERPOST_DATA", "", "Data directory (database, outbox folder). Default: the per-user data dir."),
+    Setting("DATABASE_URL", "", "SQLAlchemy URL. Default: SQLite file `paperpost.db` in the data dir."),
+    Setting("PAPERPOST_SMTP_URL", "", "`smtp://user:pass@host:port?starttls=1` or `smtps://...`. Unset: write `.eml` files to the outbox folder."),
+    Setting("PAPERPOST_MAIL_FROM", "paperpost <digest@paperpost.localhost>", "Sender address of every email."),
+    Setting("PAPERPOST_BASE_URL", "http://localhost:8000", "Public URL of the web pages, used in every link."),
+    Setting("PAPERPOST_SECRET_KEY", "", "Signs links (confirm, manage, unsubscribe). Required unless the base URL is local."),
+    Setting("PAPERPOST_POSTAL_ADDRESS", "", "Sender's postal address for the email footer (bulk-sender rules ask for one)."),
+    Setting("PAPERPOST_UNSUBSCRIBE_MAILTO", "", "Optional mailto address added to List-Unsubscribe."),
+    Setting("PAPERPOST_RECENT_DAYS", "3", "A new or changed profile is matched against papers first seen this many days back.", _positive_int),
+    Setting("PAPERPOST_DIGEST_MAX", "25", "Most papers in one digest; the rest are behind 'and N more'.", _positive_int),
+    Setting("PAPERPOST_TRENDING_TOP", "10", "`is:trending` means the top N most upvoted papers of a day.", _positive_int),
+    Setting("PAPERPOST_POLL_INTERVAL", "900", "Seconds between polls of a source (a source may set its own).", _positive_int),
+    Setting("PAPERPOST_PLAN_INTERVAL", "300", "Seconds between runs of the digest planner.", _positive_int),
+    Setting("PAPERPOST_TELEGRAM_TOKEN", "", "Telegram bot token (Telegram alerts are off when unset)."),
+    Setting("PAPERPOST_TELEGRAM_API_URL", "https://api.telegram.org/bot", "Telegram Bot API base URL (python-telegram-bot `base_url`)."),
+    Setting("PORT", "8000", "Port of the web pages (`paperpost web`, `paperpost run`).", _positive_int),
+)
+
+SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+@dataclass(frozen=True)
+class Config:
+    """Resolved settings: raw values by name, typed accessors for the ones code needs."""
+
+    values: Mapping[str, Any]
+
+    def __getitem__(self, name: str) -> Any:
+        return self.values[name]
+
+    @property
+    def data_dir(self) -> Path:
+        return Path(self.values["PAPERPOST_DATA"])
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.data_dir / "outbox"
+
+    @property
+    def database_url(self) -> str:
+        return self.values["DATABASE_URL"]
+
+    @property
+    def base_url(self) -> str:
+        return self.values["PAPERPOST_BASE_URL"].rstrip("/")
+
+    @property
+    def secret_key(self) -> str:
+        return self.values["PAPERPOST_SECRET_KEY"]
+
+
+def is_local_url(url: str) -> bool:
+    """True for URLs that only this machine can open (no secret key needed there)."""
+    host = urlsplit(url).hostname or ""
+    return host in {"localhost", "127.0.0.1", "::1"} or host.endswith(".localhost")
+
+
+def load_config(environ: Mapping[str, str] | None = None, toml_path: Path | None = None) -> Config:
+    """Resolve every setting: environment first, then paperpost.toml (if any), then the default."""
+    environ = os.environ if environ is None else environ
+    file_values = _read_toml(toml_path or Path(environ.get("PAPERPOST_CONFIG", "paperpost.toml")))
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        raw = environ.get(setting.name)
+        if raw is None:
+            raw = str(file_values.get(setting.name, setting.default))
+        try:
+            values[setting.name] = setting.parse(raw) if raw != "" or setting.parse is str else setting.parse(setting.default)
+        except ValueError as exc:
+            raise ConfigError(f"Setting {setting.name}={raw!r} is invalid ({exc}); fix it or unset it to use {setting.default!r}.") from exc
+    if not values["PAPERPOST_DATA"]:
+        values["PAPERPOST_DATA"] = platformdirs.user_data_dir("paperpost")
+    if not values["DATABASE_URL"]:
+        values["DATABASE_URL"] = f"sqlite:///{Path(values['PAPERPOST_DATA']) / 'paperpost.db'}"
+    return Config(values)
+
+
+def require_secret_key(config: Config) -> str:
+    """The signing key; fail loudly when a public deployment has none.
+
+    With a local base URL (the demo, a laptop) a random key is generated once
+    and kept in the data dir, so links stay valid across runs.
+    """
+    if config.secret_key:
+        return config.secret_key
+    if not is_local_url(config.base_url):
+        raise ConfigError("PAPERPOST_SECRET_KEY is not set: set it to a long random string before serving a public base URL.")
+    key_file = config.data_dir / "secret.key"
+    if not key_file.exists():
+        key_file.parent.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(secrets.token_urlsafe(32))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        return {}
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML ({exc}); fix the file or remove it.") from exc
+    unknown = set(data) - set(SETTINGS_BY_NAME)
+    if unknown:
+        raise ConfigError(f"{path} names unknown settings {sorted(unknown)}; the README lists the valid ones.")
+    return data

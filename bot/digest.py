@@ -1,0 +1,103 @@
+"""Digest assembly (pure): a subscriber's matches ranked, capped and explained, with a subject line."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from bot.highlight import highlight_spans, snippet, why
+from bot.models import Match, Paper, Subscriber
+from bot.ranking import rank
+
+Segments = tuple[tuple[str, bool], ...]
+MAX_AUTHORS = 4
+
+
+@dataclass(frozen=True)
+class DigestLinks:
+    manage: str
+    unsubscribe: str
+    view: str
+
+
+@dataclass(frozen=True)
+class DigestItem:
+    paper: Paper
+    match: Match
+    title: Segments
+    snippet: Segments
+    why: str
+    authors: str
+    links: tuple[tuple[str, str], ...]  # (label, url) in display order
+
+
+@dataclass(frozen=True)
+class Digest:
+    subscriber: Subscriber
+    period: str
+    subject: str
+    items: tuple[DigestItem, ...]
+    more: int  # matches beyond the cap, behind "and N more"
+    links: DigestLinks
+    postal_address: str = ""
+
+
+def assemble_digest(subscriber: Subscriber, matches: Sequence[Match], papers: Mapping[str, Paper], *,
+                    period: str, links: DigestLinks, cap: int, postal_address: str = "") -> Digest:
+    """Rank the matches, keep the best `cap`, and explain each one."""
+    ranked = [m for m in rank(list(matches), papers) if m.paper_id in papers]
+    shown = ranked[:cap]
+    items = tuple(_item(match, papers[match.paper_id]) for match in shown)
+    return Digest(subscriber, period, subject_line(len(ranked), ranked), items, len(ranked) - len(shown),
+                  links, postal_address)
+
+
+def _item(match: Match, paper: Paper) -> DigestItem:
+    title_spans = [(h.start, h.end) for h in match.hits if h.field == "title"]
+    abstract_spans = [(h.start, h.end) for h in match.hits if h.field == "abstract"]
+    return DigestItem(
+        paper=paper, match=match,
+        title=tuple(highlight_spans(paper.title, title_spans)),
+        snippet=tuple(snippet(paper.abstract, abstract_spans)),
+        why=why(match), authors=short_authors(paper.authors), links=paper_links(paper),
+    )
+
+
+def short_authors(authors: Sequence[str]) -> str:
+    if len(authors) <= MAX_AUTHORS:
+        return ", ".join(authors)
+    return ", ".join(authors[:MAX_AUTHORS - 1]) + f" and {len(authors) - MAX_AUTHORS + 1} more"
+
+
+def paper_links(paper: Paper) -> tuple[tuple[str, str], ...]:
+    labels = (("abs", "Abstract"), ("pdf", "PDF"), ("hf", "Hugging Face"), ("doi", "DOI"), ("code", "Code"))
+    return tuple((label, paper.links[key]) for key, label in labels if paper.links.get(key))
+
+
+def paper_url(paper: Paper) -> str:
+    """Where a paper's title links to: its abstract page, else any link it has."""
+    for key in ("abs", "hf", "doi"):
+        if paper.links.get(key):
+            return paper.links[key]
+    return next(iter(paper.links.values()), "")
+
+
+def subject_line(count: int, matches: Sequence[Match]) -> str:
+    """'7 new papers on reward models, honesty': the count and the interests that matched most."""
+    topics = Counter(topic_label(i) for m in matches for i in m.interests)
+    names = [name for name, _ in topics.most_common(3) if name]
+    noun = "paper" if count == 1 else "papers"
+    return f"{count} new {noun} on {', '.join(names)}" if names else f"{count} new {noun} for you"
+
+
+_SYNTAX = re.compile(r'\b(?:ti|abs|au|cat):|\bNOT\s+\S+|["()*]|(?:^|\s)-\S+')
+
+
+def topic_label(interest: str) -> str:
+    """An interest as a person would say it: `"reward model" -survey` -> `reward model`."""
+    if interest.strip() == "is:trending":
+        return "trending"
+    text = _SYNTAX.sub(" ", interest.replace("is:trending", "trending"))
+    return " ".join(text.replace(" OR ", " or ").split())

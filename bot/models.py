@@ -1,0 +1,94 @@
+"""Data that crosses module boundaries: frozen dataclasses, no behaviour, no I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+Field = Literal["title", "abstract", "authors", "categories", "trending"]
+
+
+@dataclass(frozen=True)
+class Paper:
+    """One paper as a source reports it, normalised.
+
+    `id` is canonical: `arxiv:2401.12345` / `arxiv:hep-th/9901001` (never a
+    version), or a stable id derived from a feed's guid or link for non-arXiv
+    feeds. `links` maps kinds (`abs`, `pdf`, `hf`, `doi`) to URLs.
+    """
+
+    id: str
+    title: str
+    abstract: str = ""
+    authors: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    primary_category: str | None = None
+    published: datetime | None = None  # UTC, first version / announcement
+    updated: datetime | None = None  # UTC, this version
+    version: int | None = None
+    links: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
+    upvotes: int | None = None
+    announce_type: str | None = None  # arXiv feeds: new, cross, replace, replace-cross
+    doi: str | None = None
+    journal_ref: str | None = None
+    thumbnail: str | None = None
+
+
+@dataclass(frozen=True)
+class ParseResult:
+    """What a parser got out of one body: the papers that parsed, and whether that is all of it."""
+
+    papers: list[Paper]
+    error: str | None = None  # set when part (or all) of the body could not be parsed
+    complete: bool = True  # False: never treat this as the full listing
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One matched term in one field of a paper; `start`/`end` index the displayed text."""
+
+    term: str
+    field: Field
+    start: int = 0
+    end: int = 0
+
+
+@dataclass(frozen=True)
+class Match:
+    """Why one paper matched one subscriber: the interests that matched and their hits."""
+
+    subscriber_id: int
+    paper_id: str
+    score: float
+    interests: tuple[str, ...]
+    hits: tuple[Hit, ...]
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    """A subscriber as the pipeline and the pages see them."""
+
+    id: int
+    email: str
+    status: str  # pending, active, paused, unsubscribed
+    interests: tuple[str, ...]
+    frequency: str = "daily"  # daily, weekly
+    hour: int = 7
+    tz: str = "UTC"
+    weekday: int = 0  # weekly digests: 0 = Monday
+    telegram_chat_id: str | None = None
+    send_empty: bool = False
+
+
+@dataclass(frozen=True)
+class SubscriberInput:
+    """What an operator or a form gives to create or update a subscriber."""
+
+    email: str
+    interests: tuple[str, ...]
+    frequency: str = "daily"
+    hour: int = 7
+    tz: str = "UTC"
+    weekday: int = 0
+    telegram_chat_id: str | None = None

@@ -1,0 +1,280 @@
+"""The profile language: a tokenizer and a recursive-descent parser from one interest to a tree.
+
+    interest := or
+    or       := and ("OR" and)*
+    and      := unary (["AND"] unary)*
+    unary    := ("-" | "NOT") primary | primary
+    primary  := FIELD ":" (word | phrase | "(" or ")") | "(" or ")" | phrase | word | "is:trending"
+
+`OR`, `AND`, `NOT` are operators only in upper case (`or` is a word). User text is never
+turned into a regex. Every error is a QueryError naming the problem and its 1-based column.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Sequence
+
+from bot.errors import QueryError
+from bot.profile.nodes import (And, Field, FieldName, Node, Not, Or, Phrase, Prefix, Term,
+                               Trending, is_positive, leaves)
+from bot.profile.words import words
+
+MAX_INTEREST_CHARS = 300
+MAX_TERMS_PER_INTEREST = 20
+MAX_INTERESTS = 50
+MAX_TERMS_PER_PROFILE = 150
+MAX_DEPTH = 10
+MIN_PREFIX = 3
+
+FIELDS: dict[str, FieldName] = {"ti": "ti", "abs": "abs", "au": "au", "cat": "cat"}
+_QUOTES = '"\u201c\u201d'
+_STOP = set(" \t\r\n()") | set(_QUOTES)
+_FIELD = re.compile(r"([A-Za-z]+):")
+
+
+@dataclass(frozen=True)
+class _Tok:
+    kind: str  # word, phrase, lp, rp, or, and, not, minus, field, trending
+    text: str
+    col: int  # 1-based column of the token's first character
+
+
+def _lex(line: str) -> list[_Tok]:
+    """Cut one interest into tokens; quotes and dashes are checked here."""
+    toks: list[_Tok] = []
+    i, n = 0, len(line)
+    while i < n:
+        c = line[i]
+        col = i + 1
+        if c.isspace():
+            i += 1
+        elif c in "()":
+            toks.append(_Tok("lp" if c == "(" else "rp", c, col))
+            i += 1
+        elif c in _QUOTES:
+            end = next((j for j in range(i + 1, n) if line[j] in _QUOTES), -1)
+            if end < 0:
+                raise QueryError("unclosed quote", col)
+            toks.append(_Tok("phrase", line[i + 1:end], col))
+            i = end + 1
+        elif c == "-" and (i + 1 >= n or line[i + 1].isspace()):
+            raise QueryError("'-' needs a term right after it", col)
+        elif c == "-":
+            toks.append(_Tok("minus", c, col))
+            i += 1
+        else:
+            j = i
+            while j < n and line[j] not in _STOP:
+                j += 1
+            toks.extend(_word_tokens(line[i:j], col))
+            i = j
+    return toks
+
+
+def _word_tokens(word: str, col: int) -> list[_Tok]:
+    """Classify one bare word: operator, field prefix, `is:trending`, or a plain word."""
+    if word in ("OR", "AND", "NOT"):
+        return [_Tok(word.lower(), word, col)]
+    m = _FIELD.match(word)
+    if not m:
+        return [_Tok("word", word, col)]
+    name, rest = m.group(1).lower(), word[m.end():]
+    if name == "is":
+        if rest.lower() != "trending":
+            raise QueryError(f"unknown '{word}' (the only one is is:trending)", col)
+        return [_Tok("trending", word, col)]
+    if name not in FIELDS:
+        raise QueryError(f"unknown field '{m.group()}' (use ti:, abs:, au:, cat: or is:trending)", col)
+    if rest.startswith("-"):
+        raise QueryError(f"'{name}:' needs a word, a phrase or a group right after it "
+                         f"(to exclude, write -{name}:{rest[1:]})", col)
+    field = _Tok("field", name, col)
+    return [field, *_word_tokens(rest, col + m.end())] if rest else [field]
+
+
+class _Parser:
+    """Recursive descent over the tokens of one interest."""
+
+    def __init__(self, toks: list[_Tok]):
+        self.toks = toks
+        self.i = 0
+
+    def peek(self) -> _Tok | None:
+        return self.toks[self.i] if self.i < len(self.toks) else None
+
+    def take(self) -> _Tok:
+        tok = self.toks[self.i]
+        self.i += 1
+        return tok
+
+    def parse(self) -> Node:
+        node = self.or_(0, None)
+        extra = self.peek()
+        if extra is not None:  # only a stray ')' stops the top level early
+            raise QueryError("unexpected ')'", extra.col)
+        return node
+
+    def or_(self, depth: int, field: FieldName | None) -> Node:
+        items = [self.and_(depth, field)]
+        while (tok := self.peek()) is not None and tok.kind == "or":
+            self.take()
+            nxt = self.peek()
+            if nxt is None or nxt.kind in ("rp", "or", "and"):
+                raise QueryError("OR needs a term on both sides", tok.col)
+            items.append(self.and_(depth, field))
+        return _flat(Or, items)
+
+    def and_(self, depth: int, field: FieldName | None) -> Node:
+        items: list[Node] = []
+        while (tok := self.peek()) is not None and tok.kind not in ("rp", "or"):
+            if tok.kind == "and":
+                self.take()
+                nxt = self.peek()
+                if not items or nxt is None or nxt.kind in ("rp", "or", "and"):
+                    raise QueryError("AND needs a term on both sides", tok.col)
+                continue
+            items.append(self.unary(depth, field))
+        if not items:
+            tok = self.peek()
+            if tok is not None and tok.kind == "or":
+                raise QueryError("OR needs a term on both sides", tok.col)
+            if tok is not None and depth == 0:
+                raise QueryError("unexpected ')'", tok.col)
+            raise QueryError("the interest is empty")  # unreachable for non-empty input
+        return _flat(And, items)
+
+    def unary(self, depth: int, field: FieldName | None) -> Node:
+        tok = self.peek()
+        if tok is not None and tok.kind in ("minus", "not"):
+            self.take()
+            nxt = self.peek()
+            if nxt is not None and nxt.kind in ("minus", "not"):
+                raise QueryError("a term cannot be excluded twice", nxt.col)
+            if nxt is None or nxt.kind in ("rp", "or", "and"):
+                what = "NOT needs a term after it" if tok.kind == "not" else "'-' needs a term right after it"
+                raise QueryError(what, tok.col)
+            return Not(self.primary(depth, field))
+        return self.primary(depth, field)
+
+    def primary(self, depth: int, field: FieldName | None) -> Node:
+        tok = self.take()
+        if tok.kind == "field":
+            name = FIELDS[tok.text]
+            nxt = self.peek()
+            if nxt is None or nxt.col != tok.col + len(tok.text) + 1 or nxt.kind not in ("word", "phrase", "lp"):
+                raise QueryError(f"'{tok.text}:' needs a word, a phrase or a group right after it", tok.col)
+            if field is not None:
+                raise QueryError(f"'{tok.text}:' cannot be used inside '{field}:'", tok.col)
+            return Field(name, self.primary(depth, name))
+        if tok.kind == "lp":
+            if depth + 1 > MAX_DEPTH:
+                raise QueryError("parentheses nested too deeply", tok.col)
+            nxt = self.peek()
+            if nxt is not None and nxt.kind == "rp":
+                raise QueryError("empty parentheses", tok.col)
+            inner = self.or_(depth + 1, field)
+            close = self.peek()
+            if close is None or close.kind != "rp":
+                raise QueryError("unclosed '('", tok.col)
+            self.take()
+            return inner
+        if tok.kind == "trending":
+            return Trending()
+        if tok.kind == "phrase":
+            return _phrase(tok, field)
+        if tok.kind == "word":
+            return _word(tok, field)
+        raise QueryError(f"unexpected '{tok.text}'", tok.col)
+
+
+def _flat(kind: type[And] | type[Or], items: list[Node]) -> Node:
+    """One item stands alone; nested nodes of the same kind are merged."""
+    merged: list[Node] = []
+    for item in items:
+        merged.extend(item.items if isinstance(item, kind) else (item,))
+    return merged[0] if len(merged) == 1 else kind(tuple(merged))
+
+
+def _phrase(tok: _Tok, field: FieldName | None) -> Node:
+    text = " ".join(tok.text.split())
+    if field == "cat":
+        if not text:
+            raise QueryError("empty quotes", tok.col)
+        return Term(text, text.casefold())
+    folded = words(text)
+    if not folded:
+        raise QueryError("empty quotes" if not text else f"'{text}' has no letters or digits", tok.col)
+    return Term(text, folded[0]) if len(folded) == 1 else Phrase(text, tuple(folded))
+
+
+def _word(tok: _Tok, field: FieldName | None) -> Node:
+    text = tok.text
+    star = text.find("*")
+    if star >= 0 and star != len(text) - 1:
+        raise QueryError("'*' can only end a word", tok.col + star)
+    if field == "cat":
+        value = text.casefold()
+        return Prefix(text, value[:-1]) if star >= 0 else Term(text, value)
+    folded = words(text[:-1] if star >= 0 else text)
+    if not folded:
+        raise QueryError(f"'{text}' has no letters or digits", tok.col)
+    if star >= 0:
+        if len(folded) > 1:
+            raise QueryError(f"'*' works on a single word, not '{text}'", tok.col)
+        if len(folded[0]) < MIN_PREFIX:
+            raise QueryError(f"a prefix needs at least {MIN_PREFIX} letters before '*'", tok.col)
+        return Prefix(text, folded[0])
+    return Term(text, folded[0]) if len(folded) == 1 else Phrase(text, tuple(folded))
+
+
+def parse_interest(line: str) -> Node:
+    """Parse one interest into a tree; raise QueryError with the problem and its column."""
+    if not line.strip():
+        raise QueryError("the interest is empty")
+    if len(line) > MAX_INTEREST_CHARS:
+        raise QueryError(f"an interest is limited to {MAX_INTEREST_CHARS} characters (this one has {len(line)})")
+    node = _Parser(_lex(line)).parse()
+    count = len(leaves(node))
+    if count > MAX_TERMS_PER_INTEREST:
+        raise QueryError(f"an interest is limited to {MAX_TERMS_PER_INTEREST} terms (this one has {count})")
+    if not is_positive(node):
+        if isinstance(node, Or):
+            raise QueryError("each side of OR needs a term to look for, not only exclusions")
+        raise QueryError("an interest needs at least one term that is not excluded")
+    return node
+
+
+def parse_profile(lines: Sequence[str]) -> tuple[list[tuple[int, str, Node]], list[tuple[int, QueryError]]]:
+    """Parse a profile (one interest per line): the good interests and the errors, by line number.
+
+    Blank lines are ignored. Interests past the profile's limits (count, terms in all) are errors.
+    """
+    good: list[tuple[int, str, Node]] = []
+    bad: list[tuple[int, QueryError]] = []
+    terms = 0
+    for number, raw in enumerate(lines, start=1):
+        line = raw.strip()
+        if not line:
+            continue
+        try:
+            node = parse_interest(line)
+        except QueryError as exc:
+            bad.append((number, exc))
+            continue
+        count = len(leaves(node))
+        if len(good) >= MAX_INTERESTS:
+            bad.append((number, QueryError(f"a profile is limited to {MAX_INTERESTS} interests")))
+        elif terms + count > MAX_TERMS_PER_PROFILE:
+            bad.append((number, QueryError(
+                f"a profile is limited to {MAX_TERMS_PER_PROFILE} terms in all (this line brings it to {terms + count})")))
+        else:
+            terms += count
+            good.append((number, line, node))
+    return good, bad
+
+
+def check_interests(lines: Sequence[str]) -> list[tuple[int, QueryError]]:
+    """The errors of a profile as (line number, error), for forms and imports; [] when all is well."""
+    return parse_profile(lines)[1]

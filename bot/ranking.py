@@ -1,0 +1,48 @@
+"""The order of matches: title hits over abstract hits, more interests over fewer, then upvotes and recency.
+
+`score` folds the first three into one number (relevance in whole units, popularity as a
+fraction below one unit, so it only breaks ties); `rank` sorts by it, then by recency.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timezone
+from typing import Iterable, Mapping
+
+from bot.models import Hit, Match, Paper
+
+_TITLE = 100.0  # any hit in the title outweighs everything else
+_INTEREST = 10.0  # each matched interest (up to 9)
+_TERM = 1.0  # each distinct matched term (up to 9)
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def score(hits: Iterable[Hit], interests: int, upvotes: int | None) -> float:
+    """A match's score: 100 if a hit is in the title, 10 per interest, 1 per term, plus upvotes/(upvotes+50)."""
+    hits = list(hits)
+    title = any(h.field == "title" for h in hits)
+    terms = len({h.term.casefold() for h in hits})
+    popularity = upvotes / (upvotes + 50) if upvotes and upvotes > 0 else 0.0
+    return _TITLE * title + _INTEREST * min(interests, 9) + _TERM * min(terms, 9) + popularity
+
+
+def rank(matches: Iterable[Match], papers_by_id: Mapping[str, Paper]) -> list[Match]:
+    """Matches best first, each re-scored with its paper's current upvotes; ties go to the newest paper."""
+    scored = []
+    for m in matches:
+        paper = papers_by_id.get(m.paper_id)
+        upvotes = paper.upvotes if paper else None
+        scored.append((replace(m, score=score(m.hits, len(m.interests), upvotes)), _when(paper)))
+    scored.sort(key=lambda pair: (-pair[0].score, -pair[1], pair[0].paper_id))
+    return [m for m, _ in scored]
+
+
+def _when(paper: Paper | None) -> float:
+    """Seconds since the epoch of a paper's first appearance (0 when unknown)."""
+    when = paper and (paper.published or paper.updated)
+    if not when:
+        return 0.0
+    if when.tzinfo is None:  # Paper dates are UTC by contract
+        when = when.replace(tzinfo=timezone.utc)
+    return (when - _EPOCH).total_seconds()

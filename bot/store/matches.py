@@ -1,0 +1,74 @@
+"""Matches (subscriber, paper, evidence) in the database; each pair is stored once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from bot.models import Hit, Match
+from bot.store.schema import MatchRow
+
+
+def save_matches(session: Session, matches: Iterable[Match], now: datetime) -> int:
+    """Insert the matches not stored yet; returns how many were new."""
+    matches = list(matches)
+    if not matches:
+        return 0
+    subscriber_ids = {m.subscriber_id for m in matches}
+    existing = set(session.execute(
+        select(MatchRow.subscriber_id, MatchRow.paper_id).where(MatchRow.subscriber_id.in_(subscriber_ids))
+    ).tuples())
+    added = 0
+    for match in matches:
+        key = (match.subscriber_id, match.paper_id)
+        if key in existing:
+            continue
+        existing.add(key)
+        session.add(MatchRow(
+            subscriber_id=match.subscriber_id, paper_id=match.paper_id, score=match.score,
+            interests=list(match.interests), hits=[[h.term, h.field, h.start, h.end] for h in match.hits],
+            created_at=now,
+        ))
+        added += 1
+    session.flush()
+    return added
+
+
+def to_match(row: MatchRow) -> Match:
+    hits = tuple(Hit(term=t, field=f, start=s, end=e) for t, f, s, e in row.hits)
+    return Match(row.subscriber_id, row.paper_id, row.score, tuple(row.interests), hits)
+
+
+def unsent_match_ids(session: Session, subscriber_id: int) -> list[int]:
+    """Matches of a subscriber that no digest has carried yet."""
+    return list(session.scalars(select(MatchRow.id).where(
+        MatchRow.subscriber_id == subscriber_id, MatchRow.outbox_id.is_(None)
+    ).order_by(MatchRow.id)))
+
+
+def unsent_matches(session: Session, subscriber_id: int) -> list[Match]:
+    rows = session.scalars(select(MatchRow).where(MatchRow.subscriber_id == subscriber_id, MatchRow.outbox_id.is_(None)))
+    return [to_match(row) for row in rows]
+
+
+def attach_to_outbox(session: Session, match_ids: list[int], outbox_id: int | None) -> None:
+    """Give matches to a digest (or back to the pool with None, when a digest is dropped)."""
+    for row in session.scalars(select(MatchRow).where(MatchRow.id.in_(match_ids))):
+        row.outbox_id = outbox_id
+
+
+def matches_of_outbox(session: Session, outbox_id: int) -> list[Match]:
+    return [to_match(row) for row in session.scalars(select(MatchRow).where(MatchRow.outbox_id == outbox_id))]
+
+
+def drop_unsent(session: Session, subscriber_ids: list[int]) -> None:
+    """Forget the matches no digest has carried yet (the profile they came from changed)."""
+    session.execute(delete(MatchRow).where(MatchRow.subscriber_id.in_(subscriber_ids), MatchRow.outbox_id.is_(None)))
+
+
+def release_from_outbox(session: Session, outbox_id: int) -> None:
+    """Give a dropped digest's matches back to the pool for the next digest."""
+    session.execute(update(MatchRow).where(MatchRow.outbox_id == outbox_id).values(outbox_id=None))

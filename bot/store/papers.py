@@ -1,0 +1,128 @@
+"""Papers in the database: upsert by canonical id (one paper, once), queries for matching and listing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.models import Paper
+from bot.store.schema import PaperRow, PaperSourceRow, SourceRow
+
+
+@dataclass(frozen=True)
+class UpsertCounts:
+    new: int = 0
+    updated: int = 0
+    known: int = 0
+
+
+def upsert_papers(session: Session, papers: Iterable[Paper], source_id: int | None, now: datetime) -> UpsertCounts:
+    """Store each paper once: new ones are inserted, known ones merged (a new version never re-alerts)."""
+    new = updated = known = 0
+    for paper in papers:
+        row = session.get(PaperRow, paper.id)
+        if row is None:
+            session.add(_new_row(paper, now))
+            new += 1
+        elif _merge(row, paper, now):
+            updated += 1
+        else:
+            known += 1
+        if source_id is not None and session.get(PaperSourceRow, (paper.id, source_id)) is None:
+            session.add(PaperSourceRow(paper_id=paper.id, source_id=source_id))
+        session.flush()
+    return UpsertCounts(new, updated, known)
+
+
+def _new_row(paper: Paper, now: datetime) -> PaperRow:
+    return PaperRow(
+        id=paper.id, title=paper.title, abstract=paper.abstract, authors=list(paper.authors),
+        categories=list(paper.categories), primary_category=paper.primary_category,
+        published=paper.published, updated=paper.updated, version=paper.version, links=dict(paper.links),
+        upvotes=paper.upvotes, announce_type=paper.announce_type, doi=paper.doi,
+        journal_ref=paper.journal_ref, thumbnail=paper.thumbnail, first_seen=now, last_seen=now, matched_at=None,
+    )
+
+
+def _merge(row: PaperRow, paper: Paper, now: datetime) -> bool:
+    """Fold a second sighting into the stored row; True when something a reader sees changed."""
+    before = (row.version, row.title, row.abstract, row.authors, row.categories, row.links, row.upvotes, row.doi)
+    newer = paper.version is not None and (row.version is None or paper.version > row.version)
+    if newer:
+        row.version, row.updated = paper.version, paper.updated or row.updated
+        row.title, row.abstract = paper.title or row.title, paper.abstract or row.abstract
+        row.announce_type = paper.announce_type or row.announce_type
+    if len(paper.authors) > len(row.authors or []):
+        row.authors = list(paper.authors)  # the API's full list beats a shortened one
+    if not row.abstract and paper.abstract:
+        row.abstract = paper.abstract
+    row.categories = list(dict.fromkeys([*(row.categories or []), *paper.categories]))
+    row.links = {**(row.links or {}), **paper.links}
+    if paper.upvotes is not None:
+        row.upvotes = paper.upvotes
+    row.primary_category = row.primary_category or paper.primary_category
+    row.published = row.published or paper.published
+    row.doi = row.doi or paper.doi
+    row.journal_ref = row.journal_ref or paper.journal_ref
+    row.thumbnail = row.thumbnail or paper.thumbnail
+    row.announce_type = row.announce_type or paper.announce_type
+    row.last_seen = now
+    return before != (row.version, row.title, row.abstract, row.authors, row.categories, row.links, row.upvotes, row.doi)
+
+
+def to_paper(row: PaperRow) -> Paper:
+    return Paper(
+        id=row.id, title=row.title, abstract=row.abstract, authors=tuple(row.authors or ()),
+        categories=tuple(row.categories or ()), primary_category=row.primary_category,
+        published=row.published, updated=row.updated, version=row.version, links=dict(row.links or {}),
+        upvotes=row.upvotes, announce_type=row.announce_type, doi=row.doi, journal_ref=row.journal_ref,
+        thumbnail=row.thumbnail,
+    )
+
+
+def unmatched_papers(session: Session) -> list[Paper]:
+    """Papers that have not been run through the profile index yet."""
+    rows = session.scalars(select(PaperRow).where(PaperRow.matched_at.is_(None)).order_by(PaperRow.id))
+    return [to_paper(row) for row in rows]
+
+
+def mark_matched(session: Session, paper_ids: Sequence[str], now: datetime) -> None:
+    for paper_id in paper_ids:
+        row = session.get(PaperRow, paper_id)
+        if row is not None:
+            row.matched_at = now
+
+
+def recent_papers(session: Session, since: datetime) -> list[Paper]:
+    """Papers first seen since `since`, newest first."""
+    rows = session.scalars(select(PaperRow).where(PaperRow.first_seen >= since).order_by(PaperRow.first_seen.desc(), PaperRow.id))
+    return [to_paper(row) for row in rows]
+
+
+def list_papers(session: Session, since: datetime | None = None) -> list[tuple[Paper, list[str]]]:
+    """Stored papers (newest first) with the names of the sources that brought each."""
+    query = select(PaperRow).order_by(PaperRow.first_seen.desc(), PaperRow.published.desc(), PaperRow.id)
+    if since is not None:
+        query = query.where(PaperRow.first_seen >= since)
+    papers = [to_paper(row) for row in session.scalars(query)]
+    names: dict[str, list[str]] = {}
+    pairs = session.execute(select(PaperSourceRow.paper_id, SourceRow.name).join(SourceRow, SourceRow.id == PaperSourceRow.source_id))
+    for paper_id, name in pairs:
+        names.setdefault(paper_id, []).append(name)
+    return [(paper, sorted(names.get(paper.id, []))) for paper in papers]
+
+
+def papers_by_id(session: Session, ids: Iterable[str]) -> dict[str, Paper]:
+    wanted = list(set(ids))
+    rows = session.scalars(select(PaperRow).where(PaperRow.id.in_(wanted))) if wanted else []
+    return {row.id: to_paper(row) for row in rows}
+
+
+def upvote_days(session: Session, since: datetime) -> list[tuple[str, date, int | None]]:
+    """(paper id, day first seen, upvotes) for the trending computation."""
+    rows = session.execute(select(PaperRow.id, PaperRow.first_seen, PaperRow.upvotes).where(PaperRow.first_seen >= since))
+    return [(paper_id, seen.date(), upvotes) for paper_id, seen, upvotes in rows]

@@ -1,0 +1,150 @@
+"""The database tables (SQLAlchemy 2 declarative). Migrations in bot/migrations mirror this file."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC datetimes on every backend (SQLite keeps no zone: store naive UTC)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; use timezone-aware UTC")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=timezone.utc)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class SourceRow(Base):
+    __tablename__ = "sources"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    url: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(20))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    interval: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    etag: Mapped[str | None] = mapped_column(Text, nullable=True)
+    last_modified: Mapped[str | None] = mapped_column(Text, nullable=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_polled: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class PaperRow(Base):
+    __tablename__ = "papers"
+
+    id: Mapped[str] = mapped_column(String(300), primary_key=True)
+    title: Mapped[str] = mapped_column(Text)
+    abstract: Mapped[str] = mapped_column(Text, default="")
+    authors: Mapped[list[str]] = mapped_column(JSON, default=list)
+    categories: Mapped[list[str]] = mapped_column(JSON, default=list)
+    primary_category: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    published: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    updated: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    links: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    upvotes: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    announce_type: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    doi: Mapped[str | None] = mapped_column(Text, nullable=True)
+    journal_ref: Mapped[str | None] = mapped_column(Text, nullable=True)
+    thumbnail: Mapped[str | None] = mapped_column(Text, nullable=True)
+    first_seen: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    last_seen: Mapped[datetime] = mapped_column(UTCDateTime)
+    matched_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)  # null: not yet run through the index
+
+
+class PaperSourceRow(Base):
+    __tablename__ = "paper_sources"
+
+    paper_id: Mapped[str] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"), primary_key=True)
+
+
+class SubscriberRow(Base):
+    __tablename__ = "subscribers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending, active, paused, unsubscribed
+    frequency: Mapped[str] = mapped_column(String(10), default="daily")  # daily, weekly
+    weekday: Mapped[int] = mapped_column(Integer, default=0)  # weekly digests: 0 = Monday
+    hour: Mapped[int] = mapped_column(Integer, default=7)
+    tz: Mapped[str] = mapped_column(String(64), default="UTC")
+    telegram_chat_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    send_empty: Mapped[bool] = mapped_column(Boolean, default=False)  # "nothing today" mails
+    bounces: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    confirm_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    profile_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    matched_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)  # profile last run over recent papers
+
+    interests: Mapped[list["InterestRow"]] = relationship(
+        order_by="InterestRow.position", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+
+class InterestRow(Base):
+    __tablename__ = "interests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+
+
+class MatchRow(Base):
+    __tablename__ = "matches"
+    __table_args__ = (UniqueConstraint("subscriber_id", "paper_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"))
+    paper_id: Mapped[str] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"))
+    score: Mapped[float] = mapped_column(Float)
+    interests: Mapped[list[str]] = mapped_column(JSON)
+    hits: Mapped[list[list[Any]]] = mapped_column(JSON)  # [term, field, start, end]
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id", ondelete="SET NULL"), nullable=True, index=True)
+
+
+class OutboxRow(Base):
+    """One message to deliver. (subscriber, channel, kind, period) is the idempotency key."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        UniqueConstraint("subscriber_id", "channel", "kind", "period", name="uq_outbox_key"),
+        Index("ix_outbox_state", "state", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(20))  # email, telegram
+    kind: Mapped[str] = mapped_column(String(20))  # digest, confirm, alert
+    period: Mapped[str] = mapped_column(String(40))  # 2026-11-28, 2026-W48, or a timestamp for one-off mails
+    state: Mapped[str] = mapped_column(String(20), default="queued")  # queued, sending, sent, failed, dropped
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    subject: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -1,0 +1,83 @@
+"""Paper sources in the database: what to poll, and the fetch state kept between polls."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.errors import NotFound, PaperpostError
+from bot.store.schema import SourceRow
+
+
+@dataclass(frozen=True)
+class Source:
+    id: int
+    name: str
+    url: str
+    kind: str
+    active: bool
+    interval: int | None
+    etag: str | None
+    last_modified: str | None
+    failures: int
+    next_attempt_at: datetime | None
+    last_polled: datetime | None
+    last_error: str | None
+
+
+def to_source(row: SourceRow) -> Source:
+    return Source(row.id, row.name, row.url, row.kind, row.active, row.interval, row.etag, row.last_modified,
+                  row.failures, row.next_attempt_at, row.last_polled, row.last_error)
+
+
+def add_source(session: Session, name: str, url: str, kind: str, now: datetime, interval: int | None = None) -> Source:
+    if session.scalar(select(SourceRow).where(SourceRow.name == name)) is not None:
+        raise PaperpostError(f"A source named {name!r} exists already; pick another --name or remove it first.")
+    row = SourceRow(name=name, url=url, kind=kind, active=True, interval=interval, failures=0, created_at=now)
+    session.add(row)
+    session.flush()
+    return to_source(row)
+
+
+def ensure_source(session: Session, name: str, url: str, kind: str, now: datetime) -> Source:
+    """The named source, created if missing, its URL and kind brought in line (used for the seeds)."""
+    row = session.scalar(select(SourceRow).where(SourceRow.name == name))
+    if row is None:
+        return add_source(session, name, url, kind, now)
+    if (row.url, row.kind) != (url, kind):
+        row.url, row.kind, row.etag, row.last_modified = url, kind, None, None
+    return to_source(row)
+
+
+def list_sources(session: Session, *, active_only: bool = False) -> list[Source]:
+    query = select(SourceRow).order_by(SourceRow.name)
+    if active_only:
+        query = query.where(SourceRow.active.is_(True))
+    return [to_source(row) for row in session.scalars(query)]
+
+
+def get_source(session: Session, name: str) -> Source:
+    row = session.scalar(select(SourceRow).where(SourceRow.name == name))
+    if row is None:
+        raise NotFound(f"No source named {name!r}; `paperpost sources list` shows the names.")
+    return to_source(row)
+
+
+def remove_source(session: Session, name: str) -> None:
+    row = session.scalar(select(SourceRow).where(SourceRow.name == name))
+    if row is None:
+        raise NotFound(f"No source named {name!r}; `paperpost sources list` shows the names.")
+    session.delete(row)
+
+
+def record_poll(session: Session, source_id: int, now: datetime, **changes: object) -> None:
+    """Store the outcome of one poll: any of url, etag, last_modified, failures, next_attempt_at, last_error, active."""
+    row = session.get(SourceRow, source_id)
+    if row is None:
+        return
+    row.last_polled = now
+    for name, value in changes.items():
+        setattr(row, name, value)

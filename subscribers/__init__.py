@@ -1,0 +1,1 @@
+"""The subscriber side: sign-up, double opt-in, managing interests, unsubscribing, imports."""
