@@ -117,10 +117,12 @@ class HostPacer:
         if not host:
             return 0.0
         interval = self.interval_for(host)
+        # All arXiv hosts (rss., export., www.) share one budget: arXiv counts requests, not hostnames.
+        key = "arxiv.org" if host == "arxiv.org" or host.endswith(".arxiv.org") else host
         with self._lock:  # reserve under the lock, sleep outside it: other hosts are not held up
             now = self._clock()
-            slot = max(now, self._next_slot.get(host, now))
-            self._next_slot[host] = slot + interval
+            slot = max(now, self._next_slot.get(key, now))
+            self._next_slot[key] = slot + interval
         delay = slot - now
         if delay > 0:
             self._sleep(delay)

@@ -39,10 +39,13 @@ _COMBINING = {"`": "\u0300", "'": "\u0301", "^": "\u0302", "~": "\u0303", "=": "
               "c": "\u0327", "k": "\u0328", "b": "\u0331"}
 _LETTERS = {"o": "ø", "O": "Ø", "ss": "ß", "ae": "æ", "AE": "Æ", "oe": "œ", "OE": "Œ", "aa": "å", "AA": "Å",
             "l": "ł", "L": "Ł", "i": "ı", "j": "ȷ"}
-_ACCENT = re.compile(r"""\{?\\([`'^~="."]|[uvrHdckb](?=[\s{]))\s*(?:\{\s*([A-Za-z]|\\[ij])\s*\}|([A-Za-z]|\\[ij]))\}?""")
+_ACCENT_CORE = r"""\\([`'^~=."]|[uvrHdckb](?=[\s{]))\s*(?:\{\s*([A-Za-z]|\\[ij])\s*\}|([A-Za-z]|\\[ij]))"""
+_ACCENTS = (re.compile(r"\{" + _ACCENT_CORE + r"\}"), re.compile(_ACCENT_CORE))
 _LETTER = re.compile(r"\{\\(o|O|ss|ae|AE|oe|OE|aa|AA|l|L|i|j)\}|\\(o|O|ss|ae|AE|oe|OE|aa|AA|l|L|i|j)(?:\{\}|(?![A-Za-z]))")
 _QUOTES = (("---", "\u2014"), ("--", "\u2013"), ("``", "\u201c"), ("''", "\u201d"), ("~", "\u00a0"))
 _STILL_TEX = re.compile(r"[\\{}$]")
+_ESCAPED = re.compile(r"\\([%&_#$])")
+_STYLE = re.compile(r"\\(?:emph|textit|textbf|textsc|textrm|textsf|texttt|mathrm|text)\{([^{}\\]*)\}")
 
 
 def _accent(match: re.Match) -> str:
@@ -53,8 +56,12 @@ def _accent(match: re.Match) -> str:
 
 def _simple_tex(text: str) -> str:
     """Convert accents, special letters, dashes and quotes without a TeX parser."""
+    for pattern in _ACCENTS:  # "{\'e}" first, so that its braces go with it
+        text = pattern.sub(_accent, text)
     text = _LETTER.sub(lambda m: _LETTERS[m.group(1) or m.group(2)], text)
-    text = _ACCENT.sub(_accent, text)
+    text = _STYLE.sub(r"\1", text)
+    if not _STILL_TEX.search(_ESCAPED.sub("", text)):
+        text = _ESCAPED.sub(r"\1", text)  # only when no other TeX is left for pylatexenc to read
     if "\\" not in text:
         for tex, char in _QUOTES:
             text = text.replace(tex, char)

@@ -10,7 +10,9 @@ from bot.cli.root import cli
 from bot.errors import PaperpostError
 
 # Importing the command modules registers their commands on `cli`.
-from bot.cli import demo_cmd, digest_cmds, paper_cmds, service_cmds, source_cmds, subscriber_cmds  # noqa: E402,F401
+from bot.cli import (  # noqa: E402,F401
+    demo_cmd, digest_cmds, paper_cmds, service_cmds, source_cmds, subscriber_cmds, web_cmd, worker_cmds,
+)
 
 
 def main(argv: list[str] | None = None) -> None:

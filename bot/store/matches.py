@@ -20,7 +20,7 @@ def save_matches(session: Session, matches: Iterable[Match], now: datetime) -> i
     subscriber_ids = {m.subscriber_id for m in matches}
     existing = set(session.execute(
         select(MatchRow.subscriber_id, MatchRow.paper_id).where(MatchRow.subscriber_id.in_(subscriber_ids))
-    ).tuples())
+    ).all())
     added = 0
     for match in matches:
         key = (match.subscriber_id, match.paper_id)

@@ -131,4 +131,4 @@ def latest_sent_digest(session: Session, subscriber_id: int) -> OutboxItem | Non
 
 def backlog(session: Session) -> dict[str, int]:
     """Count of rows per state."""
-    return dict(session.execute(select(OutboxRow.state, func.count()).group_by(OutboxRow.state)).tuples())
+    return {state: count for state, count in session.execute(select(OutboxRow.state, func.count()).group_by(OutboxRow.state))}

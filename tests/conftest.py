@@ -1,0 +1,36 @@
+"""Shared fixtures: an isolated data dir and settings per test, and an App wired to them."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))  # the local peers (smtpserver, feedserver) import as modules
+
+from bot.app import App  # noqa: E402
+from bot.config import load_config  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """A clean paperpost environment in a temporary data dir (no SMTP: the outbox folder)."""
+    for name in list(__import__("os").environ):
+        if name.startswith("PAPERPOST_") or name in ("DATABASE_URL", "PORT"):
+            monkeypatch.delenv(name)
+    values = {"PAPERPOST_DATA": str(tmp_path / "data"), "PAPERPOST_CONFIG": str(tmp_path / "none.toml")}
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    return values
+
+
+@pytest.fixture
+def app(env: dict[str, str]) -> Iterator[App]:
+    application = App(load_config(), clock=lambda: datetime(2026, 11, 28, 12, 0, tzinfo=timezone.utc))
+    yield application
+    application.close()
