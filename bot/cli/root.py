@@ -13,8 +13,9 @@ from rich.table import Table
 
 from bot.app import App
 from bot.config import load_config
+from subscribers.mails import compose_confirm
 
-console = Console(highlight=False)
+console = Console(highlight=False, soft_wrap=True)
 
 
 @click.group()
@@ -23,6 +24,7 @@ console = Console(highlight=False)
 def cli(ctx: click.Context) -> None:
     """paperpost: new research papers matched to each subscriber's interests, sent as email digests."""
     app = App(load_config())
+    app.extra_composers["confirm"] = compose_confirm
     ctx.obj = app
     ctx.call_on_close(app.close)
 
