@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
@@ -15,12 +16,14 @@ from bot.store.schema import Base
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=timezone.utc)
 
 
-def make_db(tmp_path):
-    return open_database(f"sqlite:///{tmp_path / 'p.db'}")
+@pytest.fixture
+def db(database_url):
+    database = open_database(database_url)
+    yield database
+    database.dispose()
 
 
-def test_migrations_from_empty_database_match_the_models(tmp_path):
-    db = make_db(tmp_path)
+def test_migrations_from_empty_database_match_the_models(db):
     tables = set(inspect(db.engine).get_table_names())
     assert {"papers", "sources", "subscribers", "interests", "matches", "outbox", "alembic_version"} <= tables
     with db.engine.connect() as connection:
@@ -29,14 +32,13 @@ def test_migrations_from_empty_database_match_the_models(tmp_path):
 
 
 def test_sqlite_runs_with_wal_and_foreign_keys(tmp_path):
-    db = make_db(tmp_path)
+    db = open_database(f"sqlite:///{tmp_path / 'p.db'}")
     with db.engine.connect() as connection:
         assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
 
 
-def test_paper_round_trip_and_one_paper_once(tmp_path):
-    db = make_db(tmp_path)
+def test_paper_round_trip_and_one_paper_once(db):
     paper = Paper(id="arxiv:2401.12345", title="Reward models", abstract="We study reward models.",
                   authors=("Ada Lovelace", "Alan Turing"), categories=("cs.LG",), version=1,
                   published=NOW - timedelta(days=1), links={"abs": "https://arxiv.org/abs/2401.12345"})
@@ -60,8 +62,7 @@ def test_paper_round_trip_and_one_paper_once(tmp_path):
         assert papers.unmatched_papers(s) == []
 
 
-def test_subscriber_save_is_idempotent_and_never_resubscribes(tmp_path):
-    db = make_db(tmp_path)
+def test_subscriber_save_is_idempotent_and_never_resubscribes(db):
     data = SubscriberInput(email="Ada@Example.org", interests=("reward model", "RLHF"), hour=9, tz="Europe/London")
     with db.session() as s:
         person, outcome = subscribers.save_subscriber(s, data, "active", NOW)
@@ -72,8 +73,7 @@ def test_subscriber_save_is_idempotent_and_never_resubscribes(tmp_path):
         assert (outcome, again.status) == ("unchanged", "unsubscribed")
 
 
-def test_outbox_key_plans_once_and_claims_with_lease(tmp_path):
-    db = make_db(tmp_path)
+def test_outbox_key_plans_once_and_claims_with_lease(db):
     with db.session() as s:
         person, _ = subscribers.save_subscriber(s, SubscriberInput("a@example.org", ("x",)), "active", NOW)
         first = outbox.plan(s, person.id, "email", "digest", "2026-11-28", NOW)
@@ -87,8 +87,7 @@ def test_outbox_key_plans_once_and_claims_with_lease(tmp_path):
         assert [i.id for i in outbox.claim(s, NOW + timedelta(seconds=61))] == [first]
 
 
-def test_matches_are_stored_once_and_travel_with_their_digest(tmp_path):
-    db = make_db(tmp_path)
+def test_matches_are_stored_once_and_travel_with_their_digest(db):
     with db.session() as s:
         person, _ = subscribers.save_subscriber(s, SubscriberInput("a@example.org", ("x",)), "active", NOW)
         papers.upsert_papers(s, [Paper(id="arxiv:1", title="T")], None, NOW)
