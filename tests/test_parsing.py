@@ -94,8 +94,8 @@ def test_hf_optional_fields_and_non_arxiv_ids():
     result = parse_feed("hf", body)
     assert [p.id for p in result.papers] == ["arxiv:2501.00001", "hf:acme-report-7"]
     assert result.papers[0].upvotes is None and result.papers[0].authors == ()
-    assert result.papers[1].links == {"hf": "https://huggingface.co/papers/acme-report-7",
-                                      "code": "https://github.com/acme/r"}
+    # huggingface.co/papers/ pages exist only for arXiv ids: no hf link for the others
+    assert result.papers[1].links == {"code": "https://github.com/acme/r"}
     assert "skipped" in result.error and not result.complete
 
 

@@ -1,20 +1,25 @@
-"""`paperpost sources add|list|remove` and `paperpost poll`."""
+"""`paperpost sources add|list|remove|enable|disable` and `paperpost poll`."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
 import click
+from rich.console import Console
+from rich.markup import escape
 
 from bot.app import App
 from bot.cli.root import cli, console, emit_json, emit_table, json_option, pass_app
 from bot.errors import PaperpostError
-from bot.parsing import KINDS, detect_kind, expand_shortcut
-from bot.polling import PollReport, poll_sources
+from bot.parsing import KINDS, expand_shortcut
+from bot.polling import PollReport, poll_sources, sniff_kind
 from bot.store import sources
 from bot.store.sources import Source
+
+progress = Console(stderr=True, highlight=False)
 
 
 @cli.group("sources")
@@ -28,15 +33,19 @@ def source_row(source: Source) -> dict[str, Any]:
             "failures": source.failures, "next_attempt_at": source.next_attempt_at}
 
 
-def resolve_source(url: str, kind: str) -> tuple[str, str]:
-    """(url, kind) from what was typed: a shortcut (arxiv:cs.CL, hf:daily), a URL, or a local file."""
+def resolve_source(url: str, kind: str, sniff: Callable[[str], str]) -> tuple[str, str, str | None]:
+    """(url, kind, default name) from what was typed: a shortcut (arxiv:cs.CL, hf:daily) or a URL.
+
+    `sniff(url)` tells the kind of a URL that does not say it (one fetch of its body).
+    """
     shortcut = expand_shortcut(url)
     if shortcut is not None:
-        return shortcut[0], shortcut[1] if kind == "auto" else kind
+        name = re.sub(r"[^a-z0-9.+-]+", "-", url.strip().lower())
+        return shortcut[0], shortcut[1] if kind == "auto" else kind, name
     if not re.match(r"^(https?|file)://", url):
         raise PaperpostError(f"{url!r} is neither a URL nor a shortcut; give an http(s):// or file:// URL, "
                              "or a shortcut such as arxiv:cs.CL or hf:daily.")
-    return url, detect_kind(url) if kind == "auto" else kind
+    return url, sniff(url) if kind == "auto" else kind, None
 
 
 def default_name(url: str) -> str:
@@ -53,9 +62,10 @@ def default_name(url: str) -> str:
 @pass_app
 def add_cmd(app: App, url: str, name: str | None, kind: str, interval: int | None) -> None:
     """Add a source: a feed URL, arxiv:cs.CL, arxiv:cs.CL+cs.LG or hf:daily."""
-    resolved, resolved_kind = resolve_source(url, kind)
+    resolved, resolved_kind, short_name = resolve_source(url, kind, lambda u: sniff_kind(app.poller, u))
     with app.db.session() as session:
-        source = sources.add_source(session, name or default_name(resolved), resolved, resolved_kind, app.clock(), interval)
+        source = sources.add_source(session, name or short_name or default_name(resolved), resolved, resolved_kind,
+                                    app.clock(), interval)
     console.print(f"added {source.name}: {source.url} ({source.kind})")
 
 
@@ -84,10 +94,48 @@ def remove_cmd(app: App, name: str) -> None:
     console.print(f"removed {name}")
 
 
+@sources_group.command("enable")
+@click.argument("name")
+@pass_app
+def enable_cmd(app: App, name: str) -> None:
+    """Switch a source back on (after HTTP 410 or too many failures); its failure count starts again."""
+    with app.db.session() as session:
+        sources.set_active(session, name, True)
+    console.print(f"enabled {name}")
+
+
+@sources_group.command("disable")
+@click.argument("name")
+@pass_app
+def disable_cmd(app: App, name: str) -> None:
+    """Stop polling a source without removing it."""
+    with app.db.session() as session:
+        sources.set_active(session, name, False)
+    console.print(f"disabled {name}")
+
+
+def poll_line(r: PollReport) -> str:
+    """One line per source: new, updated, known, or why it failed."""
+    counts = f"{r.new} new, {r.updated} updated, {r.known} known"
+    text = {
+        "ok": counts,
+        "partial": f"{counts} (partial)",
+        "not_modified": "not modified",
+        "gone": "gone (HTTP 410), switched off",
+        "failed": "failed",
+    }.get(r.status, r.status)
+    line = f"{r.source}: {text} ({r.seconds:.1f} s)"
+    if r.moved_to:
+        line += f"\n  moved permanently; now polling {r.moved_to}"
+    if r.error:
+        line += f"\n  {r.error}"
+    return line
+
+
 def print_poll_reports(reports: list[PollReport]) -> None:
-    for r in reports:
-        line = f"{r.source}: {r.status} · {r.new} new, {r.updated} updated, {r.known} known ({r.seconds:.1f} s)"
-        console.print(line + (f"\n  [red]{r.error}[/red]" if r.error else ""))
+    """Print one line per source report (used by `poll` and `demo`)."""
+    for report in reports:
+        console.print(escape(poll_line(report)), style="red" if report.status in ("failed", "gone") else None)
 
 
 @cli.command("poll")
@@ -96,12 +144,15 @@ def print_poll_reports(reports: list[PollReport]) -> None:
 @pass_app
 def poll_cmd(app: App, names: tuple[str, ...], as_json: bool) -> None:
     """Poll the sources once: new / updated / known / failed per source."""
-    with console.status("polling…") as status:
-        reports = poll_sources(app.db, app.poller, names=names or None, force=True,
-                               on_start=lambda s: status.update(f"polling {s.name} ({s.url})…"))
+    def done(report: PollReport) -> None:
+        if not as_json:
+            print_poll_reports([report])
+
+    # The progress goes to stderr: stdout stays the report (and clean JSON with --json).
+    with progress.status("polling…") as status:
+        reports = poll_sources(app.db, app.poller, names=names or None, force=True, on_done=done,
+                               on_start=lambda s: status.update(f"polling {escape(s.name)} ({escape(s.url)})…"))
     if as_json:
         emit_json(r.__dict__ for r in reports)
-        return
-    if not reports:
+    elif not reports:
         console.print("No active sources; add one with `paperpost sources add URL`.")
-    print_poll_reports(reports)

@@ -67,8 +67,8 @@ def _paper(item: Any) -> Paper | None:
         links.update(arxiv_links(pid))
         links["hf"] = HF_PAPER_URL + pid.removeprefix("arxiv:")
     else:
+        # huggingface.co/papers/ pages exist only for arXiv ids: no link rather than a dead one.
         pid, version = f"hf:{raw_id}", None
-        links["hf"] = HF_PAPER_URL + raw_id
     for key, kind in (("githubRepo", "code"), ("projectPage", "project")):
         value = paper.get(key) or item.get(key)
         if isinstance(value, str) and value.startswith(("http://", "https://")):

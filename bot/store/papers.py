@@ -22,19 +22,29 @@ class UpsertCounts:
 
 def upsert_papers(session: Session, papers: Iterable[Paper], source_id: int | None, now: datetime) -> UpsertCounts:
     """Store each paper once: new ones are inserted, known ones merged (a new version never re-alerts)."""
+    batch = list(papers)
+    ids = list(dict.fromkeys(paper.id for paper in batch))
+    # Two queries for the whole batch rather than two per paper: a daily feed has hundreds of entries.
+    rows = {row.id: row for row in session.scalars(select(PaperRow).where(PaperRow.id.in_(ids)))} if ids else {}
+    linked: set[str] = set()
+    if source_id is not None and ids:
+        linked = set(session.scalars(select(PaperSourceRow.paper_id).where(
+            PaperSourceRow.source_id == source_id, PaperSourceRow.paper_id.in_(ids))))
     new = updated = known = 0
-    for paper in papers:
-        row = session.get(PaperRow, paper.id)
+    for paper in batch:
+        row = rows.get(paper.id)
         if row is None:
-            session.add(_new_row(paper, now))
+            rows[paper.id] = row = _new_row(paper, now)
+            session.add(row)
             new += 1
         elif _merge(row, paper, now):
             updated += 1
         else:
             known += 1
-        if source_id is not None and session.get(PaperSourceRow, (paper.id, source_id)) is None:
+        if source_id is not None and paper.id not in linked:
             session.add(PaperSourceRow(paper_id=paper.id, source_id=source_id))
-        session.flush()
+            linked.add(paper.id)
+    session.flush()
     return UpsertCounts(new, updated, known)
 
 
@@ -53,7 +63,8 @@ def _merge(row: PaperRow, paper: Paper, now: datetime) -> bool:
     before = (row.version, row.title, row.abstract, row.authors, row.categories, row.links, row.upvotes, row.doi)
     newer = paper.version is not None and (row.version is None or paper.version > row.version)
     if newer:
-        row.version, row.updated = paper.version, paper.updated or row.updated
+        # The announcement feeds carry no `updated`: their date is the replacement's announcement.
+        row.version, row.updated = paper.version, paper.updated or paper.published or row.updated
         row.title, row.abstract = paper.title or row.title, paper.abstract or row.abstract
         row.announce_type = paper.announce_type or row.announce_type
     if len(paper.authors) > len(row.authors or []):
@@ -69,6 +80,8 @@ def _merge(row: PaperRow, paper: Paper, now: datetime) -> bool:
     row.doi = row.doi or paper.doi
     row.journal_ref = row.journal_ref or paper.journal_ref
     row.thumbnail = row.thumbnail or paper.thumbnail
+    if not newer and row.announce_type == "cross" and paper.announce_type == "new":
+        row.announce_type = "new"  # the same announcement seen in its primary category's feed
     row.announce_type = row.announce_type or paper.announce_type
     row.last_seen = now
     return before != (row.version, row.title, row.abstract, row.authors, row.categories, row.links, row.upvotes, row.doi)

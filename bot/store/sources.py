@@ -73,6 +73,17 @@ def remove_source(session: Session, name: str) -> None:
     session.delete(row)
 
 
+def set_active(session: Session, name: str, active: bool) -> Source:
+    """Switch a source on (its failure count and backoff cleared) or off."""
+    row = session.scalar(select(SourceRow).where(SourceRow.name == name))
+    if row is None:
+        raise NotFound(f"No source named {name!r}; `paperpost sources list` shows the names.")
+    row.active = active
+    if active:
+        row.failures, row.next_attempt_at = 0, None
+    return to_source(row)
+
+
 def record_poll(session: Session, source_id: int, now: datetime, **changes: object) -> None:
     """Store the outcome of one poll: any of url, etag, last_modified, failures, next_attempt_at, last_error, active."""
     row = session.get(SourceRow, source_id)
