@@ -71,7 +71,8 @@ class App:
         if smtp_url:
             from bot.delivery.smtp import SmtpMailer
 
-            return SmtpMailer.from_url(smtp_url)
+            return SmtpMailer.from_url(smtp_url, connections=self.config["PAPERPOST_SMTP_CONNECTIONS"],
+                                       rate=self.config["PAPERPOST_SMTP_RATE"], timeout=self.config["PAPERPOST_SMTP_TIMEOUT"])
         return FolderMailer(self.config.outbox_dir)
 
     def close(self) -> None:

@@ -36,6 +36,13 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _non_negative_float(text: str) -> float:
+    value = float(text)
+    if value < 0:
+        raise ValueError("must be zero or a positive number")
+    return value
+
+
 SETTINGS: tuple[Setting, ...] = (
     Setting("PAPERPOST_DATA", "", "Data directory (database, outbox folder). Default: the per-user data dir."),
     Setting("DATABASE_URL", "", "SQLAlchemy URL. Default: SQLite file `paperpost.db` in the data dir."),
@@ -45,6 +52,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PAPERPOST_SECRET_KEY", "", "Signs links (confirm, manage, unsubscribe). Required unless the base URL is local."),
     Setting("PAPERPOST_POSTAL_ADDRESS", "", "Sender's postal address for the email footer (bulk-sender rules ask for one)."),
     Setting("PAPERPOST_UNSUBSCRIBE_MAILTO", "", "Optional mailto address added to List-Unsubscribe."),
+    Setting("PAPERPOST_SMTP_CONNECTIONS", "4", "SMTP connections used in parallel (each reused for many messages).", _positive_int),
+    Setting("PAPERPOST_SMTP_RATE", "0", "Most messages per second sent over SMTP, across all connections (0: no limit).", _non_negative_float),
+    Setting("PAPERPOST_SMTP_TIMEOUT", "30", "Seconds to wait for the SMTP server before a send counts as failed (it is retried).", _positive_int),
+    Setting("PAPERPOST_BOUNCE_LIMIT", "3", "Permanent delivery failures in a row after which an address is marked bouncing and gets no more mail.", _positive_int),
+    Setting("PAPERPOST_STALE_HOURS", "36", "A digest not sent within this many hours is dropped; its papers go into the next one.", _positive_int),
+    Setting("PAPERPOST_DKIM_KEY_FILE", "", "PEM private key to DKIM-sign every email (unset: no DKIM signature)."),
+    Setting("PAPERPOST_DKIM_SELECTOR", "paperpost", "DKIM selector: the key is published at SELECTOR._domainkey.DOMAIN."),
+    Setting("PAPERPOST_DKIM_DOMAIN", "", "DKIM signing domain (d=). Default: the domain of PAPERPOST_MAIL_FROM."),
     Setting("PAPERPOST_RECENT_DAYS", "3", "A new or changed profile is matched against papers first seen this many days back.", _positive_int),
     Setting("PAPERPOST_DIGEST_MAX", "25", "Most papers in one digest; the rest are behind 'and N more'.", _positive_int),
     Setting("PAPERPOST_TRENDING_TOP", "10", "`is:trending` means the top N most upvoted papers of a day.", _positive_int),

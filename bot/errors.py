@@ -38,5 +38,13 @@ class DeliveryError(PaperpostError):
         super().__init__(message)
 
 
+class ServerUnavailable(DeliveryError):
+    """The mail server cannot be reached or refuses our login: stop sending, leave the rest queued."""
+
+
 class NotFound(PaperpostError):
     """A named thing (source, subscriber) does not exist."""
+
+
+class WorkerLockHeld(PaperpostError):
+    """Another worker holds the single-planner lock on this database."""

@@ -1,17 +1,51 @@
-"""Health of the service (for GET /healthz): the database answers, sources were polled, the outbox drains."""
+"""Health of the service (for GET /healthz): the database answers, sources were polled, the outbox drains,
+and the worker's jobs keep running."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import text
 
-from bot.store import Database, outbox, sources
+from bot.store import Database, heartbeats, outbox, sources
+from bot.store.heartbeats import Heartbeat
+
+# A job is stuck when it has not started (or not finished) for this many intervals. The floor leaves room
+# for a slow poll (many sources, arXiv's 3 s pacing, 30 s timeouts) with a short interval.
+STUCK_INTERVALS = 3
+STUCK_FLOOR = timedelta(minutes=10)
+
+
+def stale_after(beat: Heartbeat) -> timedelta:
+    """How long `beat`'s job may go without a run before it counts as stuck."""
+    return max(timedelta(seconds=beat.interval * STUCK_INTERVALS), STUCK_FLOOR)
+
+
+def job_state(beat: Heartbeat, now: datetime) -> str:
+    """ok, or stuck (running for too long, or not run for too long: the worker hangs or is gone)."""
+    if beat.running:
+        since = beat.last_started
+    else:
+        since = max((t for t in (beat.last_started, beat.last_finished) if t is not None), default=None)
+    return "stuck" if since is None or now - since > stale_after(beat) else "ok"
+
+
+def worker_report(beats: list[Heartbeat], now: datetime) -> tuple[bool, dict[str, Any]]:
+    """(healthy, details) of the worker; a worker that never ran is reported, not counted as stuck."""
+    if not beats:
+        return True, {"state": "never ran"}
+    jobs = {b.job: {"state": job_state(b, now), "running": b.running, "pid": b.pid, "host": b.host,
+                    "last_started": b.last_started.isoformat() if b.last_started else None,
+                    "last_finished": b.last_finished.isoformat() if b.last_finished else None,
+                    "last_error": b.last_error} for b in beats}
+    stuck = sorted(name for name, job in jobs.items() if job["state"] == "stuck")
+    return not stuck, {"state": f"stuck: {', '.join(stuck)}" if stuck else "ok", "jobs": jobs}
 
 
 def health_report(db: Database, now: datetime) -> tuple[bool, dict[str, Any]]:
-    """(healthy, details): details name the database state, each source's last poll and the outbox backlog."""
+    """(healthy, details): details name the database state, each source's last poll, the outbox backlog
+    and the worker's jobs; unhealthy when the database fails or a worker job is stuck."""
     try:
         with db.session() as session:
             session.execute(text("SELECT 1"))
@@ -19,6 +53,9 @@ def health_report(db: Database, now: datetime) -> tuple[bool, dict[str, Any]]:
                                "last_error": s.last_error, "active": s.active}
                       for s in sources.list_sources(session)}
             backlog = outbox.backlog(session)
+            beats = heartbeats.list_heartbeats(session)
     except Exception as exc:  # noqa: BLE001 - any database failure means unhealthy, reported not raised
         return False, {"database": f"error: {exc.__class__.__name__}"}
-    return True, {"database": "ok", "sources": polled, "outbox": backlog, "checked_at": now.isoformat()}
+    worker_ok, worker = worker_report(beats, now)
+    return worker_ok, {"database": "ok", "sources": polled, "outbox": backlog, "worker": worker,
+                       "checked_at": now.isoformat()}

@@ -28,11 +28,12 @@ def match_step(app: App) -> MatchReport:
 
 
 def send_step(app: App, *, only_subscriber: int | None = None,
-              on_progress: Callable[[OutboxItem, str], None] | None = None) -> SendReport:
+              on_progress: Callable[[OutboxItem, str], None] | None = None,
+              should_stop: Callable[[], bool] | None = None) -> SendReport:
     mailer = app.mailer()
     try:
         return send_pending(app.db, mailer, app.mail_context, app.composers, only_subscriber=only_subscriber,
-                            on_progress=on_progress)
+                            on_progress=on_progress, should_stop=should_stop)
     finally:
         mailer.close()
 

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
 
 from bot.schedule import due_period
 from bot.store import Database, matches, outbox, subscribers
+
+STALE_AFTER = timedelta(hours=36)
 
 
 @dataclass(frozen=True)
@@ -15,30 +19,44 @@ class PlanReport:
     nothing_new: int = 0  # due, but no new matches (and no "nothing today" mail asked for)
     not_due: int = 0  # before their hour or day
     already: int = 0  # this period's digest exists already
+    stale: int = 0  # digests dropped unsent after `stale_after`; their matches came back to the pool
 
 
-def plan_digests(db: Database, now: datetime, *, ignore_hour: bool = False, only_email: str | None = None) -> PlanReport:
-    """Queue the digests due at `now`, each with the matches it carries, in one transaction."""
+def plan_digests(db: Database, now: datetime, *, ignore_hour: bool = False, only_email: str | None = None,
+                 stale_after: timedelta = STALE_AFTER) -> PlanReport:
+    """Queue the digests due at `now`, each with the matches it carries, in one transaction.
+
+    Digests left unsent for longer than `stale_after` are dropped first, so their
+    matches roll into the digest planned now (or the next one).
+    """
     planned = nothing_new = not_due = already = 0
     with db.session() as session:
+        stale = drop_stale_digests(session, now, stale_after)
         if only_email is not None:
             one = subscribers.find_subscriber(session, only_email)
             people = [one] if one is not None and one.status == "active" else []
         else:
             people = subscribers.list_subscribers(session, status="active")
+        due: list[tuple[int, str]] = []
+        waiting = matches.unsent_match_ids_by_subscriber(session, [p.id for p in people])
         for person in people:
             period = due_period(person, now, ignore_hour=ignore_hour)
             if period is None:
                 not_due += 1
-                continue
-            match_ids = matches.unsent_match_ids(session, person.id)
-            if not match_ids and not person.send_empty:
+            elif not waiting.get(person.id) and not person.send_empty:
                 nothing_new += 1
-                continue
-            outbox_id = outbox.plan(session, person.id, "email", "digest", period, now)
-            if outbox_id is None:
-                already += 1  # new matches wait for the next period
-                continue
-            matches.attach_to_outbox(session, match_ids, outbox_id)
-            planned += 1
-    return PlanReport(planned, nothing_new, not_due, already)
+            else:
+                due.append((person.id, period))
+        created = outbox.plan_many(session, due, "email", "digest", now)
+        already = len(due) - len(created)  # this period's digest exists: new matches wait for the next one
+        matches.attach_many(session, {outbox_id: waiting.get(subscriber_id, []) for subscriber_id, outbox_id in created.items()})
+        planned = len(created)
+    return PlanReport(planned, nothing_new, not_due, already, stale)
+
+
+def drop_stale_digests(session: Session, now: datetime, max_age: timedelta) -> int:
+    """Drop digests not sent within `max_age`; their matches go back to the pool for the next digest."""
+    ids = outbox.drop_stale(session, now, max_age)
+    for outbox_id in ids:
+        matches.release_from_outbox(session, outbox_id)
+    return len(ids)

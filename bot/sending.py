@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+from collections import Counter
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -12,8 +15,9 @@ from bot.composer import Envelope, build_email
 from bot.config import Config
 from bot.delivery import Mailer
 from bot.digest import Digest, DigestLinks, assemble_digest
-from bot.errors import DeliveryError
+from bot.errors import DeliveryError, ServerUnavailable
 from bot.models import Subscriber
+from bot.planning import drop_stale_digests
 from bot.rendering import Renderer
 from bot.store import Database, matches, outbox, papers, subscribers
 from bot.store.outbox import OutboxItem
@@ -21,7 +25,31 @@ from bot.tokens import Tokens
 
 MAX_ATTEMPTS = 8
 RETRY_BASE = timedelta(minutes=2)
+RETRY_CAP = timedelta(hours=6)
 LEASE_SECONDS = 300
+
+
+@dataclass(frozen=True)
+class DeliveryPolicy:
+    """How send_pending retries, gives up, and how many threads it sends from."""
+
+    workers: int = 1
+    max_attempts: int = MAX_ATTEMPTS
+    retry_base: timedelta = RETRY_BASE
+    lease_seconds: int = LEASE_SECONDS
+    bounce_limit: int = 3
+    stale_after: timedelta = timedelta(hours=36)
+
+    @classmethod
+    def from_config(cls, config: Config, *, workers: int = 1) -> "DeliveryPolicy":
+        return cls(workers=max(1, workers), bounce_limit=config["PAPERPOST_BOUNCE_LIMIT"],
+                   stale_after=timedelta(hours=config["PAPERPOST_STALE_HOURS"]))
+
+    def retry_at(self, now: datetime, attempts: int) -> datetime | None:
+        """When to try again after `attempts` tries (doubling, capped), or None: give up."""
+        if attempts >= self.max_attempts:
+            return None
+        return now + min(self.retry_base * (2 ** max(0, attempts - 1)), RETRY_CAP)
 
 
 @dataclass(frozen=True)
@@ -44,8 +72,10 @@ Composer = Callable[[Session, OutboxItem, MailContext], Envelope | None]
 @dataclass(frozen=True)
 class SendReport:
     sent: int = 0
-    failed: int = 0
+    failed: int = 0  # includes `bounced`
     dropped: int = 0
+    deferred: int = 0  # claimed, then given back unsent (server unreachable, or a shutdown)
+    bounced: int = 0  # permanent failures: counted against the address
 
 
 def digest_links(ctx: MailContext, subscriber_id: int, email: str) -> DigestLinks:
@@ -54,9 +84,9 @@ def digest_links(ctx: MailContext, subscriber_id: int, email: str) -> DigestLink
                        view=ctx.link("digest", subscriber_id, email))
 
 
-def load_digest(session: Session, item: OutboxItem, ctx: MailContext) -> Digest | None:
+def load_digest(session: Session, item: OutboxItem, ctx: MailContext, person: Subscriber | None = None) -> Digest | None:
     """The digest an outbox row carries, rebuilt from its stored matches (the same on every attempt)."""
-    person = subscribers.get_subscriber(session, item.subscriber_id)
+    person = person or subscribers.get_subscriber(session, item.subscriber_id)
     if person is None:
         return None
     carried = matches.matches_of_outbox(session, item.id)
@@ -89,7 +119,7 @@ def compose_digest(session: Session, item: OutboxItem, ctx: MailContext) -> Enve
     person = subscribers.get_subscriber(session, item.subscriber_id)
     if person is None or person.status != "active":
         return None  # left or paused since the digest was planned
-    digest = load_digest(session, item, ctx)
+    digest = load_digest(session, item, ctx, person)
     if digest is None or (not digest.items and not person.send_empty):
         return None
     text, html = ctx.renderer.render_email("digest", digest=digest)
@@ -100,44 +130,84 @@ def compose_digest(session: Session, item: OutboxItem, ctx: MailContext) -> Enve
 
 def send_pending(db: Database, mailer: Mailer, ctx: MailContext, composers: Mapping[str, Composer], *,
                  only_subscriber: int | None = None, batch: int = 100,
-                 on_progress: Callable[[OutboxItem, str], None] | None = None) -> SendReport:
-    """Deliver every deliverable email row; each row ends sent, failed (with a retry time) or dropped."""
-    sent = failed = dropped = 0
-    while True:
-        with db.session() as session:
-            claimed = outbox.claim(session, ctx.clock(), lease_seconds=LEASE_SECONDS, limit=batch,
-                                   only_subscriber=only_subscriber)
-        if not claimed:
-            break
-        for item in claimed:
-            result = _deliver(db, mailer, ctx, composers, item)
-            sent += result == "sent"
-            failed += result == "failed"
-            dropped += result == "dropped"
-            if on_progress:
-                on_progress(item, result)
-        if len(claimed) < batch:
-            break
-    return SendReport(sent, failed, dropped)
+                 on_progress: Callable[[OutboxItem, str], None] | None = None,
+                 should_stop: Callable[[], bool] | None = None,
+                 policy: DeliveryPolicy | None = None) -> SendReport:
+    """Deliver every deliverable email row; each row ends sent, failed (with a retry time), dropped or queued again.
 
-
-def _deliver(db: Database, mailer: Mailer, ctx: MailContext, composers: Mapping[str, Composer], item: OutboxItem) -> str:
+    Rows are claimed in batches with a lease and sent by `policy.workers` threads
+    (one SMTP connection each); every row's result is committed as soon as it is
+    known, so a crash loses at most the rows in flight, which the lease hands to
+    the next run. When `should_stop()` turns true (a shutdown) or the server
+    cannot be reached, the rows claimed but not sent are released untouched.
+    """
+    policy = policy or DeliveryPolicy.from_config(ctx.config, workers=getattr(mailer, "parallelism", 1))
+    stop = threading.Event()
+    counts: Counter[str] = Counter()
     with db.session() as session:
-        compose = composers.get(item.kind)
-        envelope = compose(session, item, ctx) if compose else None
-        if envelope is None:
-            outbox.mark_dropped(session, item.id, "nothing to send any more" if compose else f"no composer for {item.kind!r}")
-            matches.release_from_outbox(session, item.id)  # a dropped digest's matches roll into the next one
-            return "dropped"
+        counts["dropped"] += drop_stale_digests(session, ctx.clock(), policy.stale_after)
+
+    def deliver(item: OutboxItem) -> str:
+        if stop.is_set() or (should_stop is not None and should_stop()):
+            stop.set()
+            with db.session() as session:
+                outbox.release(session, [item.id])
+            return "deferred"
+        result = _deliver(db, mailer, ctx, composers, item, policy)
+        if result == "unavailable":
+            stop.set()
+            return "deferred"
+        return result
+
+    with ThreadPoolExecutor(max_workers=policy.workers, thread_name_prefix="send") as pool:
+        while not stop.is_set():
+            with db.session() as session:
+                claimed = outbox.claim(session, ctx.clock(), lease_seconds=policy.lease_seconds, limit=batch,
+                                       only_subscriber=only_subscriber)
+            if not claimed:
+                break
+            # map() keeps the claim order and reports in this thread (progress bars are not thread-safe).
+            for item, result in zip(claimed, pool.map(deliver, claimed)):
+                counts[result] += 1
+                if on_progress:
+                    on_progress(item, result)
+            if len(claimed) < batch:
+                break
+    return SendReport(counts["sent"], counts["failed"] + counts["bounced"], counts["dropped"],
+                      deferred=counts["deferred"], bounced=counts["bounced"])
+
+
+def _deliver(db: Database, mailer: Mailer, ctx: MailContext, composers: Mapping[str, Composer], item: OutboxItem,
+             policy: DeliveryPolicy) -> str:
+    """One claimed row: compose, send, record. Returns sent, failed, bounced, dropped or unavailable."""
+    try:
+        with db.session() as session:
+            compose = composers.get(item.kind)
+            envelope = compose(session, item, ctx) if compose else None
+            if envelope is None:
+                outbox.mark_dropped(session, item.id, "nothing to send any more" if compose else f"no composer for {item.kind!r}")
+                matches.release_from_outbox(session, item.id)  # a dropped digest's matches roll into the next one
+                return "dropped"
+    except Exception as exc:  # noqa: BLE001 - a bug in one message must not stop the others; it is recorded
+        with db.session() as session:
+            outbox.mark_failed(session, item.id, f"could not compose: {exc.__class__.__name__}: {exc}",
+                               policy.retry_at(ctx.clock(), item.attempts))
+        return "failed"
     try:
         mailer.send(envelope)
+    except ServerUnavailable as exc:
+        with db.session() as session:
+            outbox.release(session, [item.id])  # nothing was sent: the row waits, queued, for the server
+            outbox.note_error(session, item.id, str(exc))
+        return "unavailable"
     except DeliveryError as exc:
         with db.session() as session:
-            final = exc.permanent or item.attempts >= MAX_ATTEMPTS
-            retry_at = None if final else ctx.clock() + RETRY_BASE * (2 ** (item.attempts - 1))
-            outbox.mark_failed(session, item.id, str(exc), retry_at)
-        return "failed"
+            outbox.mark_failed(session, item.id, str(exc), None if exc.permanent else policy.retry_at(ctx.clock(), item.attempts))
+            if exc.permanent and item.channel == "email":
+                subscribers.record_bounce(session, item.subscriber_id, policy.bounce_limit)
+        return "bounced" if exc.permanent else "failed"
+    # The crash window: the server has the message; until this commit, a crash makes the next run send it again.
     with db.session() as session:
         outbox.mark_sent(session, item.id, ctx.clock(), envelope.subject)
+        subscribers.clear_bounces(session, item.subscriber_id)
     return "sent"
-

@@ -1,7 +1,11 @@
 """A real SMTP server (aiosmtpd) on 127.0.0.1 for tests: records every message it accepts.
 
 Scriptable: `refuse` maps a recipient to an SMTP reply ("550 5.1.1 no such user"),
-`drop_after` closes the connection after N accepted messages.
+`drop_after` closes the connection after every N accepted messages, `drop_data`
+lists message numbers (1-based, counting DATA commands) whose connection is
+closed instead of accepting them, and `on_message(count)` runs after each accepted
+message (a test can kill its client there). TLS and AUTH: pass aiosmtpd's
+`tls_context=`/`require_starttls=` or `ssl_context=`, and `authenticator=`.
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ from __future__ import annotations
 import email
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email import policy
 from email.message import EmailMessage
@@ -34,6 +39,10 @@ class _Handler:
     received: list[Received] = field(default_factory=list)
     refuse: dict[str, str] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    drop_after: int | None = None
+    drop_data: set[int] = field(default_factory=set)
+    on_message: Callable[[int], None] | None = None
+    data_commands: int = 0
 
     async def handle_RCPT(self, server, session: SmtpSession, envelope: SmtpEnvelope, address: str, options):  # noqa: N802
         if address.lower() in self.refuse:
@@ -43,7 +52,19 @@ class _Handler:
 
     async def handle_DATA(self, server, session: SmtpSession, envelope: SmtpEnvelope) -> str:  # noqa: N802
         with self.lock:
+            self.data_commands += 1
+            number = self.data_commands
+        if number in self.drop_data:
+            server.transport.close()  # the client sent the message and never hears back: not accepted
+            return "421 closing"
+        with self.lock:
             self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content or envelope.content))
+            count = len(self.received)
+        if self.on_message is not None:
+            self.on_message(count)
+        if self.drop_after and count % self.drop_after == 0:
+            # Accept, then hang up before the client's next command (a relay recycling its connections).
+            server.loop.call_soon(server.transport.close)
         return "250 Message accepted"
 
 

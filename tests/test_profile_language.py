@@ -270,7 +270,8 @@ def test_profile_lines_blank_lines_and_limits() -> None:
     good, bad = parse_profile(lines)
     assert [(n, text) for n, text, _ in good] == [(1, "rlhf"), (5, "reward model")]
     assert [(n, str(e)) for n, e in bad] == [(4, "unclosed '(' at column 1")]
-    assert check_interests(lines) == bad
+    assert [(n, str(e)) for n, e in check_interests(lines)] == [(4, "unclosed '(' at column 1")]
+    assert [(n, str(e)) for n, e in check_interests(["  (a"])] == [(1, "unclosed '(' at column 3")]
     assert check_interests(["", "ok"]) == []
 
     many = [f"word{i}" for i in range(MAX_INTERESTS + 2)]

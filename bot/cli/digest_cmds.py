@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import click
-from rich.progress import Progress
+from rich.progress import MofNCompleteColumn, Progress
 
 from bot.app import App
 from bot.cli.root import cli, console, emit_json, emit_table, json_option, pass_app
@@ -33,15 +35,23 @@ def digest_cmd(app: App, ignore_hour: bool, dry_run: bool, only_email: str | Non
         _dry_run(app, ignore_hour, only_email)
         return
     match_step(app)
-    planned = plan_digests(app.db, app.clock(), ignore_hour=ignore_hour, only_email=only_email)
-    with Progress(console=console, transient=True) as progress:
-        task = progress.add_task("sending", total=None)
+    planned = plan_digests(app.db, app.clock(), ignore_hour=ignore_hour, only_email=only_email,
+                           stale_after=timedelta(hours=app.config["PAPERPOST_STALE_HOURS"]))
+    with app.db.session() as session:
+        total = outbox.count_claimable(session, app.clock(), only_subscriber=only_id)
+    with Progress(*Progress.get_default_columns(), MofNCompleteColumn(), console=console, transient=True) as progress:
+        task = progress.add_task("sending", total=total or None)
         report = send_step(app, only_subscriber=only_id, on_progress=lambda item, result: progress.advance(task))
-    console.print(f"planned {planned.planned}, sent {report.sent}, failed {report.failed}, dropped {report.dropped}, "
-                  f"skipped {planned.nothing_new + planned.not_due + planned.already} "
-                  f"({planned.nothing_new} nothing new, {planned.not_due} not due, {planned.already} already sent this period)")
+    skipped = planned.nothing_new + planned.not_due + planned.already
+    console.print(f"planned {planned.planned}, sent {report.sent}, failed {report.failed}, skipped {skipped} "
+                  f"({planned.nothing_new} nothing new, {planned.not_due} not due, {planned.already} already sent this period)"
+                  + (f", dropped {report.dropped + planned.stale}" if report.dropped or planned.stale else "")
+                  + (f", {report.bounced} bounced" if report.bounced else ""))
+    if report.deferred:
+        console.print(f"{report.deferred} left queued: the mail server could not be reached "
+                      "(`paperpost outbox` shows the error); they go out on the next run.")
     if report.failed:
-        console.print("See `paperpost outbox --failed` for the errors; failed digests are retried on their backoff.")
+        console.print("See `paperpost outbox --failed` for the errors; temporary failures are retried on their backoff.")
 
 
 def _dry_run(app: App, ignore_hour: bool, only_email: str | None) -> None:

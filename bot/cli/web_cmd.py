@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from bot.cli.root import cli
-from bot.errors import PaperpostError
+import click
+
+from bot.app import App
+from bot.cli.root import pass_app, cli
+from subscribers.server import build_server
 
 
 @cli.command("web")
-def web_cmd() -> None:
-    """Serve the subscription pages on PORT."""
-    raise PaperpostError("`paperpost web` is not built yet (issue 6); use the CLI commands meanwhile.")
+@click.option("--host", default="0.0.0.0", show_default=True, help="Address to listen on (127.0.0.1: this machine only).")
+@click.option("--port", type=int, default=None, help="Port to listen on. Default: the PORT setting.")
+@pass_app
+def web_cmd(app: App, host: str, port: int | None) -> None:
+    """Serve the subscription pages (sign up, confirm, manage, unsubscribe) on PORT."""
+    app.db  # noqa: B018 - open and migrate the database before the first visitor, not during their request
+    build_server(app, host, port or app.config["PORT"]).run()

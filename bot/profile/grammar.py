@@ -259,7 +259,7 @@ def parse_profile(lines: Sequence[str]) -> tuple[list[tuple[int, str, Node]], li
         if not line:
             continue
         try:
-            node = parse_interest(line)
+            node = parse_interest(raw.rstrip())  # leading spaces kept: columns count in the line as typed
         except QueryError as exc:
             bad.append((number, exc))
             continue

@@ -72,3 +72,22 @@ def drop_unsent(session: Session, subscriber_ids: list[int]) -> None:
 def release_from_outbox(session: Session, outbox_id: int) -> None:
     """Give a dropped digest's matches back to the pool for the next digest."""
     session.execute(update(MatchRow).where(MatchRow.outbox_id == outbox_id).values(outbox_id=None))
+
+
+def unsent_match_ids_by_subscriber(session: Session, subscriber_ids: list[int]) -> dict[int, list[int]]:
+    """unsent_match_ids for many subscribers in one query (the planner's bulk path)."""
+    found: dict[int, list[int]] = {}
+    for start in range(0, len(subscriber_ids), 500):  # stay under SQLite's bound-parameter limit
+        chunk = subscriber_ids[start:start + 500]
+        rows = session.execute(select(MatchRow.subscriber_id, MatchRow.id).where(
+            MatchRow.subscriber_id.in_(chunk), MatchRow.outbox_id.is_(None)).order_by(MatchRow.id))
+        for subscriber_id, match_id in rows:
+            found.setdefault(subscriber_id, []).append(match_id)
+    return found
+
+
+def attach_many(session: Session, match_ids_by_outbox: dict[int, list[int]]) -> None:
+    """attach_to_outbox for many digests at once."""
+    rows = [{"id": m, "outbox_id": o} for o, ids in match_ids_by_outbox.items() for m in ids]
+    if rows:
+        session.execute(update(MatchRow), rows)  # ORM bulk UPDATE by primary key: one executemany

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -132,3 +132,80 @@ def latest_sent_digest(session: Session, subscriber_id: int) -> OutboxItem | Non
 def backlog(session: Session) -> dict[str, int]:
     """Count of rows per state."""
     return {state: count for state, count in session.execute(select(OutboxRow.state, func.count()).group_by(OutboxRow.state))}
+
+
+def drop_waiting(session: Session, subscriber_id: int, reason: str) -> list[int]:
+    """Drop a subscriber's rows that wait to be sent (queued, or failed with a retry); their ids.
+
+    Rows being sent right now are left alone: their composer checks the subscriber again.
+    """
+    waiting = or_(OutboxRow.state == "queued", and_(OutboxRow.state == "failed", OutboxRow.next_attempt_at.is_not(None)))
+    ids = list(session.scalars(update(OutboxRow).where(OutboxRow.subscriber_id == subscriber_id, waiting)
+                               .values(state="dropped", last_error=reason, next_attempt_at=None, lease_until=None)
+                               .returning(OutboxRow.id)))
+    return ids
+
+
+def expire_leases(session: Session, now: datetime) -> list[OutboxItem]:
+    """End the lease of every row left `sending` by a process that died, so it is claimed again at once.
+
+    Only a process that knows it is the single sender may call this (the worker, holding the planner lock):
+    a live sender's lease must run its course.
+    """
+    ids = list(session.scalars(update(OutboxRow).where(OutboxRow.state == "sending")
+                               .values(lease_until=now).returning(OutboxRow.id)))
+    return get_items(session, ids)
+
+
+def count_claimable(session: Session, now: datetime, *, channel: str = "email", only_subscriber: int | None = None) -> int:
+    """How many rows a sender could claim now (the progress bar's total)."""
+    query = select(func.count()).select_from(OutboxRow).where(_claimable(now), OutboxRow.channel == channel)
+    if only_subscriber is not None:
+        query = query.where(OutboxRow.subscriber_id == only_subscriber)
+    return session.scalar(query) or 0
+
+
+def drop_stale(session: Session, now: datetime, max_age: timedelta, *, kind: str = "digest") -> list[int]:
+    """Drop the unsent rows of `kind` planned before now - max_age; returns their ids (to release their matches)."""
+    stale = _claimable(now) | (OutboxRow.state == "sending") & OutboxRow.lease_until.is_(None)
+    ids = list(session.scalars(
+        update(OutboxRow).where(OutboxRow.kind == kind, OutboxRow.created_at < now - max_age,
+                                OutboxRow.state.in_(("queued", "failed", "sending")), stale)
+        .values(state="dropped", lease_until=None, next_attempt_at=None,
+                last_error=f"stale: not sent within {max_age.total_seconds() / 3600:g} h; its papers go into the next digest")
+        .returning(OutboxRow.id)
+    ))
+    return ids
+
+
+def note_error(session: Session, outbox_id: int, error: str) -> None:
+    """Keep the last error on a row without changing its state (a deferred send says why it waits)."""
+    session.execute(update(OutboxRow).where(OutboxRow.id == outbox_id).values(last_error=error))
+
+
+def plan_many(session: Session, wanted: list[tuple[int, str]], channel: str, kind: str, now: datetime) -> dict[int, int]:
+    """Queue one message per (subscriber, period) not queued before; {subscriber id: new outbox id}.
+
+    The planner's bulk path: one query for the keys that exist, one multi-row
+    INSERT for the rest. If another planner races us, fall back to `plan` per row.
+    """
+    if not wanted:
+        return {}
+    existing: set[tuple[int, str]] = set()
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start:start + 500]
+        existing.update((s, p) for s, p in session.execute(select(OutboxRow.subscriber_id, OutboxRow.period).where(
+            OutboxRow.channel == channel, OutboxRow.kind == kind,
+            OutboxRow.subscriber_id.in_([s for s, _ in chunk]))).all())
+    fresh = [(s, p) for s, p in wanted if (s, p) not in existing]
+    if not fresh:
+        return {}
+    values = [{"subscriber_id": s, "channel": channel, "kind": kind, "period": p, "state": "queued", "attempts": 0,
+               "created_at": now} for s, p in fresh]
+    try:
+        with session.begin_nested():
+            rows = session.execute(insert(OutboxRow).returning(OutboxRow.subscriber_id, OutboxRow.id), values)
+            return {subscriber_id: outbox_id for subscriber_id, outbox_id in rows}
+    except IntegrityError:
+        planned = {s: plan(session, s, channel, kind, p, now) for s, p in fresh}
+        return {s: i for s, i in planned.items() if i is not None}

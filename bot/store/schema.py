@@ -97,6 +97,8 @@ class SubscriberRow(Base):
     confirm_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     profile_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     matched_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)  # profile last run over recent papers
+    telegram_code: Mapped[str | None] = mapped_column(String(64), nullable=True)  # sha256 of a one-time link code
+    telegram_code_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     interests: Mapped[list["InterestRow"]] = relationship(
         order_by="InterestRow.position", cascade="all, delete-orphan", lazy="selectin"
@@ -148,3 +150,18 @@ class OutboxRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     subject: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class WorkerHeartbeatRow(Base):
+    """One row per worker job, touched when it starts and ends: /healthz tells a stuck worker from a busy one."""
+
+    __tablename__ = "worker_heartbeats"
+
+    job: Mapped[str] = mapped_column(String(40), primary_key=True)  # poll, plan, send
+    interval: Mapped[int] = mapped_column(Integer)  # seconds between runs: how late is too late
+    running: Mapped[bool] = mapped_column(Boolean, default=False)
+    pid: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    host: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    last_started: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_finished: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bot.models import Subscriber, SubscriberInput
@@ -125,3 +125,58 @@ def mark_backfilled(session: Session, subscriber_ids: list[int], now: datetime) 
         row = session.get(SubscriberRow, subscriber_id)
         if row is not None:
             row.matched_at = now
+
+
+def claim_confirm_mail(session: Session, subscriber_id: int, now: datetime, cooldown: timedelta) -> bool:
+    """Record that a confirmation mail goes out now; False (nothing recorded) within `cooldown` of the last one."""
+    row = session.get(SubscriberRow, subscriber_id)
+    if row is None:
+        return False
+    if row.confirm_sent_at is not None and now - row.confirm_sent_at < cooldown:
+        return False
+    row.confirm_sent_at = now
+    return True
+
+
+def set_telegram_code(session: Session, subscriber_id: int, code_hash: str, expires_at: datetime) -> None:
+    """Keep the hash of a one-time Telegram link code (a new code replaces the old one)."""
+    row = session.get(SubscriberRow, subscriber_id)
+    if row is not None:
+        row.telegram_code, row.telegram_code_expires_at = code_hash, expires_at
+
+
+def take_telegram_code(session: Session, code_hash: str, now: datetime) -> Subscriber | None:
+    """The subscriber a valid, unexpired code belongs to; the code is used up either way."""
+    row = session.scalar(select(SubscriberRow).where(SubscriberRow.telegram_code == code_hash))
+    if row is None:
+        return None
+    expires_at = row.telegram_code_expires_at
+    row.telegram_code, row.telegram_code_expires_at = None, None
+    if expires_at is None or expires_at < now:
+        return None
+    return to_subscriber(row)
+
+
+def set_telegram_chat(session: Session, subscriber_id: int, chat_id: str | None) -> Subscriber | None:
+    row = session.get(SubscriberRow, subscriber_id)
+    if row is None:
+        return None
+    row.telegram_chat_id = chat_id
+    return to_subscriber(row)
+
+
+def record_bounce(session: Session, subscriber_id: int, limit: int) -> Subscriber | None:
+    """Count a permanent delivery failure; at `limit` in a row an active address becomes "bouncing" (no more mail)."""
+    row = session.get(SubscriberRow, subscriber_id)
+    if row is None:
+        return None
+    row.bounces = (row.bounces or 0) + 1
+    if row.bounces >= limit and row.status == "active":
+        row.status = "bouncing"
+    return to_subscriber(row)
+
+
+def clear_bounces(session: Session, subscriber_id: int) -> None:
+    """A delivered message resets the count of bounces in a row."""
+    session.execute(update(SubscriberRow).where(SubscriberRow.id == subscriber_id, SubscriberRow.bounces > 0)
+                    .values(bounces=0))

@@ -1,0 +1,91 @@
+"""Logging for the long-running commands: one line per event, as `key=value` text or as JSON.
+
+An event is a name and fields (`poll source=arxiv-cs-cl status=ok new=12`);
+`log_event()` is the only call the worker makes, and the format is chosen
+once, at start, by `setup_logging("text" | "json")`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import datetime, timezone
+from typing import IO, Any
+
+LOGGER_NAME = "paperpost"
+FORMATS = ("text", "json")
+
+logger = logging.getLogger(LOGGER_NAME)
+
+
+def log_event(event: str, *, level: int = logging.INFO, exc_info: bool = False, **fields: Any) -> None:
+    """Log one event with its fields (None values are left out); `exc_info` adds the current traceback."""
+    logger.log(level, event, exc_info=exc_info,
+               extra={"event": event, "fields": {k: v for k, v in fields.items() if v is not None}})
+
+
+class TextFormatter(logging.Formatter):
+    """`2026-11-28T07:00:01Z INFO  poll source=arxiv status=ok new=12`: logfmt, quoted where needed."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        fields = getattr(record, "fields", {})
+        parts = [_timestamp(record), f"{record.levelname:<5}", getattr(record, "event", record.getMessage())]
+        parts += [f"{key}={_quote(value)}" for key, value in fields.items()]
+        line = " ".join(parts)
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        return line
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, event, and the event's fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        data: dict[str, Any] = {"time": _timestamp(record), "level": record.levelname.lower(),
+                                "event": getattr(record, "event", record.getMessage()),
+                                **getattr(record, "fields", {})}
+        if record.exc_info:
+            data["traceback"] = self.formatException(record.exc_info)
+        return json.dumps(data, ensure_ascii=False, default=str)
+
+
+def setup_logging(fmt: str = "text", *, stream: IO[str] | None = None, level: int = logging.INFO) -> None:
+    """Send paperpost's events to `stream` (stderr) in `fmt`; libraries only speak up on warnings.
+
+    Call it after building a uvicorn server: uvicorn sets up its own logging when configured.
+    """
+    if fmt not in FORMATS:
+        raise ValueError(f"log format {fmt!r}: use one of {', '.join(FORMATS)}")
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(logging.WARNING)  # APScheduler, httpx, uvicorn: their routine chatter is not an event
+    logger.setLevel(level)
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        # uvicorn installs its own handlers and format: route its lines through ours, one format per process.
+        library = logging.getLogger(name)
+        library.handlers.clear()
+        library.propagate = True
+    logging.getLogger("uvicorn.error").setLevel(logging.INFO)  # "Uvicorn running on ..." is worth a line
+    logging.getLogger("uvicorn.access").setLevel(logging.WARNING)  # a line per request is the proxy's job
+    # A wake-up of a job that is already running is skipped with a warning: routine here, not news.
+    logging.getLogger("apscheduler").setLevel(logging.ERROR)
+
+
+def _timestamp(record: logging.LogRecord) -> str:
+    return datetime.fromtimestamp(record.created, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _quote(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value.tzinfo else value.isoformat()
+    text = str(value)
+    if text == "" or any(c in text for c in ' "=\n\t'):
+        return json.dumps(text, ensure_ascii=False)
+    return text

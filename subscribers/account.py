@@ -1,0 +1,127 @@
+"""The subscriber's own pages, reached by signed links: manage, unsubscribe (also RFC 8058 one-click), digest."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+
+from bot.health import health_report
+from bot.models import Subscriber
+from bot.sending import load_digest, preview_digest
+from bot.store import outbox
+from subscribers import service
+from subscribers.forms import Checked, ProfileForm, check_form
+from subscribers.signup import form_context, run_preview
+from subscribers.website import Site
+
+NOTICES = {"saved": "Your changes are saved.", "paused": "Paused: no digests until you resume.",
+           "resumed": "Resumed: your next digest comes at your usual time."}
+ONE_CLICK = ("List-Unsubscribe", "One-Click")
+
+
+def _manage(site: Site, request: Request, person: Subscriber, status: int = 200, **extra: object) -> Response:
+    context = form_context(None, ProfileForm.from_subscriber(person), tz_chosen=True)
+    context.update(extra)
+    return site.pages.render(request, "manage.html", status, title="Your subscription", person=person,
+                             telegram_code=context.pop("telegram_code", None),
+                             unsubscribe_url=site.link("unsubscribe", person), digest_url=site.link("digest", person),
+                             **context)
+
+
+async def manage_page(site: Site, request: Request) -> Response:
+    person = await site.person(request, "manage")
+    if isinstance(person, Response):
+        return person
+    return _manage(site, request, person, notice=NOTICES.get(request.query_params.get("done", "")))
+
+
+async def manage_post(site: Site, request: Request) -> Response:
+    """Save, preview, pause, resume, a Telegram code, or delete everything: one form, one action each."""
+    person = await site.person(request, "manage")
+    if isinstance(person, Response):
+        return person
+    form = await site.read_form(request)
+    if not site.csrf_ok(request, form):
+        return site.expired_form(request)
+    if not site.allow(f"post:{site.client_ip(request)}", site.limits.posts_per_ip):
+        return site.too_many(request, site.limits.posts_per_ip)
+    db, now, action = site.app.db, site.app.clock(), form.get("action")
+    back = RedirectResponse(request.url.path, status_code=303)
+    if action in ("save", "preview"):
+        typed = ProfileForm.from_form(form)
+        if action == "preview":
+            errors, found = await run_preview(site, typed)
+            return _manage(site, request, person, form=typed, errors=errors, preview=found)
+        checked = check_form(typed, email=person.email)
+        if checked.data is None:
+            return _manage(site, request, person, 400, form=typed, errors=checked.errors)
+        await site.blocking(service.update_profile, db, person.id, checked.data, now)
+        back.headers["location"] += "?done=saved"
+        return back
+    if action in ("pause", "resume"):
+        await site.blocking(service.pause if action == "pause" else service.resume, db, person.id, now)
+        back.headers["location"] += f"?done={action}d"
+        return back
+    if action == "telegram":
+        code = await site.blocking(service.new_telegram_code, db, person.id, now)
+        return _manage(site, request, person, telegram_code=code)
+    if action == "delete":
+        if form.get("confirm_delete") != "yes":
+            return _manage(site, request, person, 400, errors={"confirm_delete": [
+                "Tick the box to confirm that everything should be deleted."]})
+        await site.blocking(service.delete_all, db, person.id)
+        return site.pages.render(request, "left.html", title="Your data is deleted", deleted=True)
+    return _manage(site, request, person, 400, errors={"action": ["Choose one of the buttons."]})
+
+
+async def unsubscribe_page(site: Site, request: Request) -> Response:
+    """GET shows one button: link scanners must not unsubscribe anyone."""
+    person = await site.person(request, "unsubscribe")
+    if isinstance(person, Response):
+        return person
+    return site.pages.render(request, "unsubscribe.html", title="Unsubscribe", person=person,
+                             manage_url=site.link("manage", person))
+
+
+async def unsubscribe_post(site: Site, request: Request) -> Response:
+    """Unsubscribe (idempotent, 200 every time); RFC 8058 one-click POSTs come without cookies or CSRF token.
+
+    The signed token in the URL is the authority here, as it is for the one-click
+    POST a mailbox provider sends, so the page's button posts the same body.
+    """
+    person = await site.person(request, "unsubscribe")
+    if isinstance(person, Response):
+        if person.status_code == 404 and request.method == "POST":  # the subscriber is gone: that is unsubscribed
+            return site.pages.render(request, "left.html", title="You are unsubscribed", deleted=True)
+        return person
+    form = await site.read_form(request)
+    if form.get(ONE_CLICK[0]) != ONE_CLICK[1] and not site.csrf_ok(request, form):
+        return site.expired_form(request)
+    await site.blocking(service.unsubscribe, site.app.db, person.id, site.app.clock())
+    return site.pages.render(request, "left.html", title="You are unsubscribed", deleted=False,
+                             manage_url=site.link("manage", person))
+
+
+async def digest_page(site: Site, request: Request) -> Response:
+    """The latest digest in the browser; before the first one, what the next one holds so far."""
+    person = await site.person(request, "digest")
+    if isinstance(person, Response):
+        return person
+
+    def latest() -> tuple[object, bool]:
+        ctx = site.app.mail_context
+        with site.app.db.session() as session:
+            item = outbox.latest_sent_digest(session, person.id)
+            digest = load_digest(session, item, ctx) if item is not None else None
+            if digest is not None:
+                return digest, False
+            return preview_digest(session, person, "preview", ctx), True
+
+    digest, upcoming = await site.blocking(latest)
+    return site.pages.render(request, "digest.html", title="Your digest", digest=digest, upcoming=upcoming,
+                             manage_url=site.link("manage", person))
+
+
+async def healthz(site: Site, request: Request) -> Response:
+    healthy, details = await site.blocking(health_report, site.app.db, site.app.clock())
+    return JSONResponse({"healthy": healthy, **details}, status_code=200 if healthy else 503)

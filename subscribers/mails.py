@@ -1,0 +1,26 @@
+"""The confirmation mail of double opt-in: the composer for outbox kind "confirm"."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from bot.composer import Envelope, build_email
+from bot.sending import MailContext
+from bot.store import subscribers
+from bot.store.outbox import OutboxItem
+from bot.tokens import CONFIRM_MAX_AGE
+
+CONFIRM_SUBJECT = "Confirm your paperpost subscription"
+
+
+def compose_confirm(session: Session, item: OutboxItem, ctx: MailContext) -> Envelope | None:
+    """The mail with the confirm link; None once the address is confirmed, gone or unsubscribed."""
+    person = subscribers.get_subscriber(session, item.subscriber_id)
+    if person is None or person.status != "pending":
+        return None
+    context = {"person": person, "confirm_url": ctx.link("confirm", person.id, person.email),
+               "valid_days": CONFIRM_MAX_AGE // 86400, "base_url": ctx.config.base_url,
+               "postal_address": ctx.config["PAPERPOST_POSTAL_ADDRESS"], "subject": CONFIRM_SUBJECT}
+    text, html = ctx.renderer.render_email("confirm", **context)
+    return build_email(outbox_id=item.id, kind=item.kind, mail_from=ctx.config["PAPERPOST_MAIL_FROM"],
+                       to=person.email, subject=CONFIRM_SUBJECT, text=text, html=html, date=ctx.clock())

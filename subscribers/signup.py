@@ -1,0 +1,92 @@
+"""The sign-up side of the pages: the form, its preview, "check your inbox", and the confirm link."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from subscribers import service
+from subscribers.forms import HONEYPOT, WEEKDAY_NAMES, Checked, ProfileForm, check_form, interest_errors, time_zones
+from subscribers.website import Site
+
+
+def form_context(checked: Checked | None, form: ProfileForm, preview: service.Preview | None = None,
+                 tz_chosen: bool = False) -> dict[str, object]:
+    """What the profile fields need (shared by the sign-up and manage pages)."""
+    return {"form": form, "errors": checked.errors if checked else {}, "preview": preview, "zones": time_zones(),
+            "weekdays": WEEKDAY_NAMES, "tz_chosen": tz_chosen}
+
+
+async def run_preview(site: Site, form: ProfileForm) -> tuple[dict[str, list[str]], service.Preview | None]:
+    """The preview of the typed interests, or the interest errors that prevent it."""
+    lines = form.interest_lines
+    if not lines:
+        return {"interests": ["Type at least one interest to preview it."]}, None
+    problems = interest_errors(lines)
+    if problems:
+        return {"interests": problems}, None
+    config = site.app.config
+    found = await site.blocking(service.preview, site.app.db, tuple(lines), site.app.clock(),
+                                recent_days=max(config["PAPERPOST_RECENT_DAYS"], 7),
+                                trending_top=config["PAPERPOST_TRENDING_TOP"])
+    return {}, found
+
+
+async def home(site: Site, request: Request) -> Response:
+    return site.pages.render(request, "home.html", title="Subscribe", **form_context(None, ProfileForm()))
+
+
+async def subscribe(site: Site, request: Request) -> Response:
+    """Preview, or sign up: the same "check your inbox" page for new, pending and known addresses."""
+    form = await site.read_form(request)
+    if not site.csrf_ok(request, form):
+        return site.expired_form(request)
+    ip = site.client_ip(request)
+    if not site.allow(f"post:{ip}", site.limits.posts_per_ip):
+        return site.too_many(request, site.limits.posts_per_ip)
+    typed = ProfileForm.from_form(form)
+    if form.get("action") == "preview":
+        errors, found = await run_preview(site, typed)
+        context = form_context(Checked(typed, None, errors), typed, found, tz_chosen=True)
+        return site.pages.render(request, "home.html", title="Subscribe", **context)
+    if form.get(HONEYPOT):
+        return site.pages.render(request, "inbox.html", title="Check your inbox", email=typed.email.strip()[:320])
+    checked = check_form(typed)
+    if checked.data is None:
+        return site.pages.render(request, "home.html", 400, title="Subscribe: please check the form",
+                                 **form_context(checked, typed, tz_chosen=True))
+    if not site.allow(f"signup:{ip}", site.limits.signups_per_ip):
+        return site.too_many(request, site.limits.signups_per_ip)
+    if not site.allow(f"address:{checked.data.email}", site.limits.signups_per_address):
+        return site.too_many(request, site.limits.signups_per_address)
+    result = await site.blocking(service.sign_up, site.app.db, checked.data, site.app.clock())
+    if result.mail_queued and site.wake_sender is not None:
+        site.wake_sender()
+    return site.pages.render(request, "inbox.html", title="Check your inbox", email=checked.data.email)
+
+
+async def confirm_page(site: Site, request: Request) -> Response:
+    """GET shows a button only: mail scanners open links, and must not confirm anyone."""
+    person = await site.person(request, "confirm")
+    if isinstance(person, Response):
+        return person
+    if person.status == "unsubscribed":
+        return site.pages.error(request, 404, "This subscription was cancelled. Sign up again from the home page.",
+                                title="Link not found")
+    return site.pages.render(request, "confirm.html", title="Confirm your subscription", person=person,
+                             done=person.status != "pending", manage_url=site.link("manage", person))
+
+
+async def confirm_post(site: Site, request: Request) -> Response:
+    person = await site.person(request, "confirm")
+    if isinstance(person, Response):
+        return person
+    form = await site.read_form(request)
+    if not site.csrf_ok(request, form):
+        return site.expired_form(request)
+    confirmed = await site.blocking(service.confirm, site.app.db, person.id, site.app.clock())
+    if confirmed is None:
+        return site.pages.error(request, 404, "This subscription was cancelled. Sign up again from the home page.",
+                                title="Link not found")
+    return site.pages.render(request, "confirm.html", title="You are subscribed", person=confirmed, done=True,
+                             manage_url=site.link("manage", confirmed))

@@ -1,0 +1,95 @@
+"""What every page handler shares: the App, limits, CSRF and token checks, running blocking work off the loop."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from itsdangerous import SignatureExpired
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import Response
+
+from bot.app import App
+from bot.models import Subscriber
+from bot.tokens import BadToken, Purpose
+from subscribers import service
+from subscribers.csrf import COOKIE, FIELD, Csrf
+from subscribers.pages import Pages
+from subscribers.ratelimit import RateLimiter, Rule
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Request limits of the pages (kept in process memory: see subscribers/ratelimit.py)."""
+
+    posts_per_ip: Rule = Rule(30, 60.0)  # any form POST (previews too)
+    signups_per_ip: Rule = Rule(10, 3600.0)
+    signups_per_address: Rule = Rule(5, 3600.0)
+    max_body: int = 256 * 1024  # bytes; a full profile is ~15 KB
+    max_fields: int = 40
+
+
+class Site:
+    """Holds the adapters the handlers use; handlers live in subscribers.routes."""
+
+    def __init__(self, app: App, pages: Pages, csrf: Csrf, limits: Limits, limiter: RateLimiter,
+                 wake_sender: Callable[[], None] | None):
+        self.app = app
+        self.pages = pages
+        self.csrf = csrf
+        self.limits = limits
+        self.limiter = limiter
+        self.wake_sender = wake_sender
+
+    @staticmethod
+    async def blocking(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run database work in the thread pool so one slow query never stalls other visitors."""
+        return await run_in_threadpool(fn, *args, **kwargs)
+
+    async def read_form(self, request: Request) -> FormData:
+        return await request.form(max_files=0, max_fields=self.limits.max_fields)
+
+    def csrf_ok(self, request: Request, form: FormData) -> bool:
+        token = form.get(FIELD)
+        return self.csrf.valid(request.cookies.get(COOKIE), token if isinstance(token, str) else None)
+
+    def expired_form(self, request: Request) -> Response:
+        return self.pages.error(request, 403, "This form was open too long or cookies are blocked. "
+                                "Go back, reload the page and send it again.")
+
+    @staticmethod
+    def client_ip(request: Request) -> str:
+        return request.client.host if request.client else "unknown"
+
+    def allow(self, key: str, rule: Rule) -> bool:
+        return self.limiter.allow(key, rule)
+
+    def too_many(self, request: Request, rule: Rule) -> Response:
+        minutes = max(1, round(rule.window / 60))
+        return self.pages.error(request, 429, f"Too many attempts from here. Please wait {minutes} minute"
+                                f"{'s' if minutes != 1 else ''} and try again.",
+                                headers={"Retry-After": str(int(rule.window))})
+
+    async def person(self, request: Request, purpose: Purpose) -> Subscriber | Response:
+        """The subscriber the link's token is for, or the plain 400/404 page."""
+        token = request.path_params["token"]
+        try:
+            return await self.blocking(service.resolve, self.app.db, self.app.tokens, purpose, token)
+        except service.UnknownLink:
+            return self.pages.error(request, 404, "This link belongs to a subscription that does not exist any more. "
+                                    "You can sign up again from the home page.", title="Link not found")
+        except BadToken as exc:
+            if isinstance(exc.__cause__, SignatureExpired):
+                return self.pages.error(request, 400, "Confirmation links work for 7 days. Sign up again from the "
+                                        "home page to get a new one.", title="This link has expired")
+            return self.pages.error(request, 400, "Links from our mails must be opened whole; if it was cut, "
+                                    "copy all of it into the address bar.")
+
+    def link(self, purpose: Purpose, person: Subscriber) -> str:
+        """A site-relative link for `person` (the pages link to themselves, mails use the base URL)."""
+        return f"/{purpose}/{self.app.tokens.make(purpose, person.id, person.email)}"

@@ -1,0 +1,80 @@
+"""Benchmark (not collected): render and send N digests through a local aiosmtpd sink.
+
+    /work/venv/bin/python tests/bench/bench_delivery.py --n 2000 --connections 4
+
+Prints msgs/s end to end (compose + SMTP + outbox bookkeeping), render ms per
+email (template inlined once vs premailer per email) and peak memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from mailworld import Clock, add_matches, add_people, make_app  # noqa: E402
+from smtpserver import SmtpSink  # noqa: E402
+
+from bot.config import TEMPLATES_DIR  # noqa: E402
+from bot.pipeline import send_step  # noqa: E402
+from bot.planning import plan_digests  # noqa: E402
+from bot.rendering import inline_css  # noqa: E402
+from bot.sending import load_digest  # noqa: E402
+from bot.store import outbox  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--n", type=int, default=1000)
+    parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument("--papers", type=int, default=10)
+    args = parser.parse_args()
+    sink = SmtpSink().start()
+    with tempfile.TemporaryDirectory() as folder:
+        env = {"PAPERPOST_DATA": folder, "PAPERPOST_CONFIG": str(Path(folder) / "none.toml")}
+        app = make_app(env, Clock(), PAPERPOST_SMTP_URL=sink.url, PAPERPOST_SMTP_CONNECTIONS=str(args.connections))
+        people = add_people(app, args.n)
+        add_matches(app, people, per_person=args.papers)
+        started = time.perf_counter()
+        plan = plan_digests(app.db, app.clock(), ignore_hour=True)
+        plan_s = time.perf_counter() - started
+
+        with app.db.session() as session:
+            item = outbox.list_outbox(session, limit=1)[0]
+            digest = load_digest(session, item, app.mail_context)
+        renderer = app.renderer
+        renderer.template("email/digest.html")
+        raw = renderer.env.from_string((TEMPLATES_DIR / "email" / "digest.html").read_text())
+        rounds = 200
+        t = time.perf_counter()
+        for _ in range(rounds):
+            renderer.render("email/digest.html", digest=digest)
+        once_ms = (time.perf_counter() - t) / rounds * 1000
+        t = time.perf_counter()
+        for _ in range(rounds // 10):
+            inline_css(raw.render(digest=digest))
+        per_email_ms = (time.perf_counter() - t) / (rounds // 10) * 1000
+
+        tracemalloc.start()
+        t = time.perf_counter()
+        report = send_step(app)
+        send_s = time.perf_counter() - t
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        size = len(sink.received[0].data) if sink.received else 0
+        app.close()
+    sink.stop()
+    print(f"N={args.n} papers/digest={args.papers} connections={args.connections} message={size / 1024:.0f} KB")
+    print(f"| plan (s) | send (s) | msgs/s | render inlined-once (ms) | render + premailer (ms) | ratio | peak MB (tracemalloc) |")
+    print(f"| {plan_s:.2f} | {send_s:.1f} | {report.sent / send_s:.0f} | {once_ms:.2f} | {per_email_ms:.1f} | "
+          f"{per_email_ms / once_ms:.0f}x | {peak / 2**20:.0f} |")
+    print(f"planned {plan.planned}, sent {report.sent}, failed {report.failed}")
+
+
+if __name__ == "__main__":
+    main()
