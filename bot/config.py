@@ -126,7 +126,16 @@ def load_config(environ: Mapping[str, str] | None = None, toml_path: Path | None
         values["PAPERPOST_DATA"] = platformdirs.user_data_dir("paperpost")
     if not values["DATABASE_URL"]:
         values["DATABASE_URL"] = f"sqlite:///{Path(values['PAPERPOST_DATA']) / 'paperpost.db'}"
+    values["DATABASE_URL"] = sqlalchemy_url(values["DATABASE_URL"])
     return Config(values)
+
+
+def sqlalchemy_url(url: str) -> str:
+    """Platforms hand out `postgres://` URLs; SQLAlchemy wants `postgresql+psycopg://` (the driver we ship)."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url.removeprefix(prefix)
+    return url
 
 
 def require_secret_key(config: Config) -> str:

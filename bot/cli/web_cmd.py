@@ -5,8 +5,7 @@ from __future__ import annotations
 import click
 
 from bot.app import App
-from bot.cli.root import pass_app, cli
-from subscribers.server import build_server
+from bot.cli.root import cli, pass_app
 
 
 @cli.command("web")
@@ -15,5 +14,7 @@ from subscribers.server import build_server
 @pass_app
 def web_cmd(app: App, host: str, port: int | None) -> None:
     """Serve the subscription pages (sign up, confirm, manage, unsubscribe) on PORT."""
+    from subscribers.server import build_server  # imported here: uvicorn costs every other command ~0.7 s
+
     app.db  # noqa: B018 - open and migrate the database before the first visitor, not during their request
     build_server(app, host, port or app.config["PORT"]).run()

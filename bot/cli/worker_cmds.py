@@ -14,6 +14,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
+from typing import TYPE_CHECKING
 
 import click
 
@@ -22,7 +23,9 @@ from bot.cli.root import cli, pass_app
 from bot.errors import PaperpostError
 from bot.lock import planner_lock
 from bot.logs import FORMATS, log_event, setup_logging
-from bot.scheduler import Worker
+
+if TYPE_CHECKING:
+    from bot.scheduler import Worker
 
 SHUTDOWN_GRACE = 5.0  # seconds a running job gets to finish or hand back its rows
 
@@ -35,6 +38,8 @@ def running_worker(app: App) -> Iterator[Worker]:
     """Hold the planner lock and run the worker's jobs for the duration of the block."""
     lock = planner_lock(app.config.database_url, app.config.data_dir)
     lock.acquire()  # before touching the database: a second worker stops here, with the holder's pid
+    from bot.scheduler import Worker  # imported here: APScheduler is not needed by the other commands
+
     worker = Worker(app)
     try:
         worker.start()
