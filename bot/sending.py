@@ -147,27 +147,32 @@ def send_pending(db: Database, mailer: Mailer, ctx: MailContext, composers: Mapp
     with db.session() as session:
         counts["dropped"] += drop_stale_digests(session, ctx.clock(), policy.stale_after)
 
-    def deliver(item: OutboxItem) -> str:
+    def transmit(prepared: tuple[OutboxItem, Envelope | str]) -> str | DeliveryError:
+        """Only the SMTP exchange runs in the threads: the database stays in this one (SQLite locks)."""
+        item, envelope = prepared
+        if isinstance(envelope, str):
+            return envelope  # dropped or failed while composing
         if stop.is_set() or (should_stop is not None and should_stop()):
-            stop.set()
-            with db.session() as session:
-                outbox.release(session, [item.id])
-            return "deferred"
-        result = _deliver(db, mailer, ctx, composers, item, policy)
-        if result == "unavailable":
-            stop.set()
-            return "deferred"
-        return result
+            return "skipped"
+        try:
+            mailer.send(envelope)
+        except DeliveryError as exc:
+            if isinstance(exc, ServerUnavailable):
+                stop.set()
+            return exc
+        return "sent"
 
     with ThreadPoolExecutor(max_workers=policy.workers, thread_name_prefix="send") as pool:
-        while not stop.is_set():
+        while not stop.is_set() and not (should_stop is not None and should_stop()):
             with db.session() as session:
                 claimed = outbox.claim(session, ctx.clock(), lease_seconds=policy.lease_seconds, limit=batch,
                                        only_subscriber=only_subscriber)
             if not claimed:
                 break
-            # map() keeps the claim order and reports in this thread (progress bars are not thread-safe).
-            for item, result in zip(claimed, pool.map(deliver, claimed)):
+            prepared = [(item, _compose(db, ctx, composers, item, policy)) for item in claimed]
+            # map() keeps the claim order; each result is committed here as soon as it is known.
+            for (item, envelope), outcome in zip(prepared, pool.map(transmit, prepared)):
+                result = _record(db, ctx, item, envelope, outcome, policy)
                 counts[result] += 1
                 if on_progress:
                     on_progress(item, result)
@@ -177,9 +182,9 @@ def send_pending(db: Database, mailer: Mailer, ctx: MailContext, composers: Mapp
                       deferred=counts["deferred"], bounced=counts["bounced"])
 
 
-def _deliver(db: Database, mailer: Mailer, ctx: MailContext, composers: Mapping[str, Composer], item: OutboxItem,
-             policy: DeliveryPolicy) -> str:
-    """One claimed row: compose, send, record. Returns sent, failed, bounced, dropped or unavailable."""
+def _compose(db: Database, ctx: MailContext, composers: Mapping[str, Composer], item: OutboxItem,
+             policy: DeliveryPolicy) -> Envelope | str:
+    """The envelope for a claimed row, or the row's final word ("dropped", "failed") already recorded."""
     try:
         with db.session() as session:
             compose = composers.get(item.kind)
@@ -188,26 +193,34 @@ def _deliver(db: Database, mailer: Mailer, ctx: MailContext, composers: Mapping[
                 outbox.mark_dropped(session, item.id, "nothing to send any more" if compose else f"no composer for {item.kind!r}")
                 matches.release_from_outbox(session, item.id)  # a dropped digest's matches roll into the next one
                 return "dropped"
+            return envelope
     except Exception as exc:  # noqa: BLE001 - a bug in one message must not stop the others; it is recorded
         with db.session() as session:
             outbox.mark_failed(session, item.id, f"could not compose: {exc.__class__.__name__}: {exc}",
                                policy.retry_at(ctx.clock(), item.attempts))
         return "failed"
-    try:
-        mailer.send(envelope)
-    except ServerUnavailable as exc:
-        with db.session() as session:
-            outbox.release(session, [item.id])  # nothing was sent: the row waits, queued, for the server
-            outbox.note_error(session, item.id, str(exc))
-        return "unavailable"
-    except DeliveryError as exc:
-        with db.session() as session:
-            outbox.mark_failed(session, item.id, str(exc), None if exc.permanent else policy.retry_at(ctx.clock(), item.attempts))
-            if exc.permanent and item.channel == "email":
-                subscribers.record_bounce(session, item.subscriber_id, policy.bounce_limit)
-        return "bounced" if exc.permanent else "failed"
-    # The crash window: the server has the message; until this commit, a crash makes the next run send it again.
+
+
+def _record(db: Database, ctx: MailContext, item: OutboxItem, envelope: Envelope | str, outcome: str | DeliveryError,
+            policy: DeliveryPolicy) -> str:
+    """Commit what happened to one row; returns sent, failed, bounced, dropped or deferred."""
+    if isinstance(envelope, str):
+        return envelope
     with db.session() as session:
-        outbox.mark_sent(session, item.id, ctx.clock(), envelope.subject)
-        subscribers.clear_bounces(session, item.subscriber_id)
-    return "sent"
+        if outcome == "sent":
+            # Until this commit the crash window is open: the server has the message (docs/delivery.md).
+            outbox.mark_sent(session, item.id, ctx.clock(), envelope.subject)
+            subscribers.clear_bounces(session, item.subscriber_id)
+            return "sent"
+        if outcome == "skipped" or isinstance(outcome, ServerUnavailable):
+            outbox.release(session, [item.id])  # nothing was sent: the row waits, queued
+            if isinstance(outcome, ServerUnavailable):
+                outbox.note_error(session, item.id, str(outcome))
+            return "deferred"
+        assert isinstance(outcome, DeliveryError)
+        outbox.mark_failed(session, item.id, str(outcome),
+                           None if outcome.permanent else policy.retry_at(ctx.clock(), item.attempts))
+        if outcome.permanent and item.channel == "email":
+            subscribers.record_bounce(session, item.subscriber_id, policy.bounce_limit)
+            return "bounced"
+        return "failed"
