@@ -10,7 +10,7 @@ from bot.models import Subscriber
 from bot.sending import load_digest, preview_digest
 from bot.store import outbox
 from subscribers import service
-from subscribers.forms import Checked, ProfileForm, check_form
+from subscribers.forms import ProfileForm, check_form
 from subscribers.signup import form_context, run_preview
 from subscribers.website import Site
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import click
 
 from bot.app import App
 from bot.cli.root import cli, console, pass_app

@@ -8,7 +8,7 @@ import feedparser
 
 from bot.ids import find_arxiv_id
 from bot.models import Paper, ParseResult
-from bot.parsing.common import arxiv_links, entry_date, feed_outcome, complete_entries
+from bot.parsing.common import arxiv_links, entry_date, papers_from_feed
 from bot.text import clean_text
 
 __all__ = ["parse_arxiv_api"]
@@ -67,13 +67,4 @@ def parse_arxiv_api(body: bytes) -> ParseResult:
     error = _api_error(parsed)
     if error is not None:
         return ParseResult(papers=[], error=error, complete=False)
-    papers: list[Paper] = []
-    skipped = 0
-    for entry in complete_entries(parsed, body):
-        paper = _paper(entry)
-        if paper is None:
-            skipped += 1
-        else:
-            papers.append(paper)
-    error, complete = feed_outcome(parsed, body, len(papers), skipped)
-    return ParseResult(papers=papers, error=error, complete=complete)
+    return papers_from_feed(parsed, body, _paper)

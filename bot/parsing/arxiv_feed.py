@@ -9,7 +9,7 @@ import feedparser
 
 from bot.ids import find_arxiv_id
 from bot.models import Paper, ParseResult
-from bot.parsing.common import arxiv_links, entry_date, feed_outcome, complete_entries
+from bot.parsing.common import arxiv_links, entry_date, papers_from_feed
 from bot.text import clean_text, split_authors
 
 __all__ = ["parse_arxiv_feed", "ANNOUNCE_TYPES"]
@@ -95,14 +95,4 @@ def _paper(entry: Any) -> Paper | None:
 
 def parse_arxiv_feed(body: bytes) -> ParseResult:
     """Parse an arXiv announcement feed body; entries that parsed are kept when the body is broken."""
-    parsed = feedparser.parse(body)
-    papers: list[Paper] = []
-    skipped = 0
-    for entry in complete_entries(parsed, body):
-        paper = _paper(entry)
-        if paper is None:
-            skipped += 1
-        else:
-            papers.append(paper)
-    error, complete = feed_outcome(parsed, body, len(papers), skipped)
-    return ParseResult(papers=papers, error=error, complete=complete)
+    return papers_from_feed(feedparser.parse(body), body, _paper)

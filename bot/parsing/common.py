@@ -5,12 +5,15 @@ from __future__ import annotations
 import calendar
 import re
 import time
+from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
+from bot.models import Paper, ParseResult
+
 __all__ = [
     "parse_iso_datetime", "struct_to_utc", "arxiv_links", "entry_date", "bozo_sentence",
-    "looks_like_html", "feed_outcome", "complete_entries",
+    "looks_like_html", "feed_outcome", "complete_entries", "papers_from_feed",
 ]
 
 ARXIV_ABS = "https://arxiv.org/abs/"
@@ -102,3 +105,19 @@ def complete_entries(parsed: Any, body: bytes) -> list[Any]:
         closed = len(_CLOSED_ENTRY.findall(body))
         return entries[:closed]
     return entries
+
+
+def papers_from_feed(parsed: Any, body: bytes, to_paper: Callable[[Any], Paper | None]) -> ParseResult:
+    """Turn a feedparser result into papers: cut-off entries dropped, repeats once, problems reported."""
+    papers: list[Paper] = []
+    skipped = 0
+    seen: set[str] = set()
+    for entry in complete_entries(parsed, body):
+        paper = to_paper(entry)
+        if paper is None:
+            skipped += 1
+        elif paper.id not in seen:  # some feeds repeat an item; one paper, once
+            seen.add(paper.id)
+            papers.append(paper)
+    error, complete = feed_outcome(parsed, body, len(papers), skipped)
+    return ParseResult(papers=papers, error=error, complete=complete)

@@ -10,7 +10,7 @@ import feedparser
 
 from bot.ids import find_arxiv_id, find_doi, stable_id
 from bot.models import Paper, ParseResult
-from bot.parsing.common import arxiv_links, entry_date, feed_outcome, complete_entries
+from bot.parsing.common import arxiv_links, entry_date, papers_from_feed
 from bot.text import clean_text, split_authors
 
 __all__ = ["parse_generic_feed"]
@@ -87,16 +87,4 @@ def _paper(entry: Any) -> Paper | None:
 
 def parse_generic_feed(body: bytes) -> ParseResult:
     """Parse a feed body of any common flavour; entries that parsed are kept when the body is broken."""
-    parsed = feedparser.parse(body)
-    papers: list[Paper] = []
-    skipped = 0
-    seen: set[str] = set()
-    for entry in complete_entries(parsed, body):
-        paper = _paper(entry)
-        if paper is None:
-            skipped += 1
-        elif paper.id not in seen:  # some feeds repeat an item; one paper, once
-            seen.add(paper.id)
-            papers.append(paper)
-    error, complete = feed_outcome(parsed, body, len(papers), skipped)
-    return ParseResult(papers=papers, error=error, complete=complete)
+    return papers_from_feed(feedparser.parse(body), body, _paper)
