@@ -25,7 +25,7 @@ SEED_SUBSCRIBERS = SEEDS_DIR / "subscribers.toml"
 def demo_cmd(app: App) -> None:
     """Run the whole job offline: seed papers -> sample subscribers -> digests in the outbox folder."""
     if app.config["PAPERPOST_SMTP_URL"]:
-        console.print("[yellow]PAPERPOST_SMTP_URL is set, but the demo only writes to the outbox folder.[/yellow]")
+        console.print("PAPERPOST_SMTP_URL is set, but the demo only writes to the outbox folder.", style="yellow")
         app.config = type(app.config)({**app.config.values, "PAPERPOST_SMTP_URL": ""})
     console.print(f"data dir: {app.config.data_dir}")
     with app.db.session() as session:
@@ -42,8 +42,9 @@ def demo_cmd(app: App) -> None:
     print_poll_reports(report.polls)
     console.print(f"matched {report.matched.papers} new papers and {report.matched.profiles} new profiles: "
                   f"{report.matched.matches} new matches")
+    quiet = report.planned.nothing_new
     console.print(f"digests: {report.sent.sent} written, {report.sent.failed} failed, "
-                  f"{report.planned.nothing_new} subscribers with nothing new")
+                  f"{quiet} {'subscriber' if quiet == 1 else 'subscribers'} with nothing new")
     for email in written:
         console.print(f"  → {email}")
     if written:

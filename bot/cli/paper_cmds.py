@@ -64,7 +64,7 @@ def search_cmd(app: App, query: str, since: str | None, limit: int, as_json: boo
         paper = by_id[match.paper_id]
         console.print(Text(f"\n{n}. ").append(_highlighted(paper.title, match, "title", whole=True)))
         console.print(Text("   ").append(_highlighted(paper.abstract, match, "abstract", whole=False)))
-        console.print(f"   [dim]{why(match)} · score {match.score:.1f} · {paper_url(paper)}[/dim]")
+        console.print(f"   {why(match)} · score {match.score:.1f} · {paper_url(paper)}", style="dim")
 
 
 def matched_terms(match: Match) -> list[dict[str, Any]]:

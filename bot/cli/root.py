@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timezone
 from typing import Any
@@ -15,7 +16,9 @@ from bot.app import App
 from bot.config import load_config
 from subscribers.mails import compose_confirm
 
-console = Console(highlight=False, soft_wrap=True)
+# No markup: the text we print carries titles, addresses and errors, never rich tags.
+# Piped output (logs, scripts) gets wide tables instead of rich's 80-column default.
+console = Console(highlight=False, markup=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 
 
 @click.group()

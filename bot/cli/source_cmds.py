@@ -9,7 +9,6 @@ from urllib.parse import urlsplit
 
 import click
 from rich.console import Console
-from rich.markup import escape
 
 from bot.app import App
 from bot.cli.root import cli, console, emit_json, emit_table, json_option, pass_app
@@ -135,7 +134,7 @@ def poll_line(r: PollReport) -> str:
 def print_poll_reports(reports: list[PollReport]) -> None:
     """Print one line per source report (used by `poll` and `demo`)."""
     for report in reports:
-        console.print(escape(poll_line(report)), style="red" if report.status in ("failed", "gone") else None)
+        console.print(poll_line(report), style="red" if report.status in ("failed", "gone") else None)
 
 
 @cli.command("poll")
@@ -151,7 +150,7 @@ def poll_cmd(app: App, names: tuple[str, ...], as_json: bool) -> None:
     # The progress goes to stderr: stdout stays the report (and clean JSON with --json).
     with progress.status("polling…") as status:
         reports = poll_sources(app.db, app.poller, names=names or None, force=True, on_done=done,
-                               on_start=lambda s: status.update(f"polling {escape(s.name)} ({escape(s.url)})…"))
+                               on_start=lambda s: status.update(f"polling {s.name} ({s.url})…"))
     if as_json:
         emit_json(r.__dict__ for r in reports)
     elif not reports:
