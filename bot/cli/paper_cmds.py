@@ -59,6 +59,9 @@ def search_cmd(app: App, query: str, since: str | None, limit: int, as_json: boo
         emit_json({**paper_row(by_id[m.paper_id]), "score": m.score, "matched": matched_terms(m), "why": why(m)}
                   for m in found[:limit])
         return
+    if not found:
+        console.print(f"No stored paper matches {query!r}" + (f" since {since}." if since else "."))
+        return
     console.print(f"{len(found)} papers match {query!r}" + (f"; the best {limit}:" if len(found) > limit else ":"))
     for n, match in enumerate(found[:limit], 1):
         paper = by_id[match.paper_id]

@@ -9,9 +9,11 @@ Cost grows with papers x words and with the matches, never with subscribers x pa
 
 from __future__ import annotations
 
+import gc
 from collections import defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import AbstractSet, Iterable, Sequence
+from typing import AbstractSet, Iterable, Iterator, Sequence
 
 from bot.errors import QueryError
 from bot.models import Hit, Match, Paper
@@ -104,57 +106,99 @@ class ProfileIndex:
                 release(entry.program, self.atoms)
 
     def match(self, papers: Sequence[Paper], trending: AbstractSet[str] = frozenset()) -> list[Match]:
-        """Every (subscriber, paper) match of a batch, with its interests, hits and score."""
-        found = [self.atoms.find(read_paper(p, p.id in trending)) for p in papers]
-        bits = [0] * len(self.atoms)
-        for i, present in enumerate(found):
-            bit = 1 << i
-            for atom in present:
-                bits[atom] |= bit
-        candidates: set[Node] = set()
-        for atom, nodes in self._by_trigger.items():
-            if bits[atom]:
-                candidates |= nodes
-        # (subscriber, paper index) -> [(line, text, [(atom, text)])]
-        matched: defaultdict[tuple[int, int], list[tuple[int, str, list[tuple[int, str]]]]] = defaultdict(list)
-        for node in candidates:
-            entry = self._interests[node]
-            program = entry.program
-            if program.positives is not None:
-                result = -1
-                for atom, _ in program.positives:
-                    result &= bits[atom]
-                for atom in program.negatives:
-                    result &= ~bits[atom]
-            else:
-                result = evaluate_bits(program.tree, bits)
-            while result:
-                low = result & -result
-                i = low.bit_length() - 1
-                result ^= low
-                leaves = list(program.positives) if program.positives is not None else leaf_hits(program.tree, found[i])
-                for subscriber_id, line, text in entry.holders:
-                    matched[(subscriber_id, i)].append((line, text, leaves or []))
-        return self._matches(matched, papers, found)
+        """Every (subscriber, paper) match of a batch, with its interests, hits and score (in no set order)."""
+        with _no_cyclic_gc():
+            found = [self.atoms.find(read_paper(p, p.id in trending)) for p in papers]
+            bits = [0] * len(self.atoms)
+            for i, present in enumerate(found):
+                bit = 1 << i
+                for atom in present:
+                    bits[atom] |= bit
+            candidates: set[Node] = set()
+            for atom, nodes in self._by_trigger.items():
+                if bits[atom]:
+                    candidates |= nodes
+            return _Gatherer(papers, found).run(
+                (self._interests[node], _papers_where(self._interests[node].program, bits)) for node in candidates)
 
-    @staticmethod
-    def _matches(matched: dict[tuple[int, int], list[tuple[int, str, list[tuple[int, str]]]]],
-                 papers: Sequence[Paper], found: list[dict[int, list[Span]]]) -> list[Match]:
-        """Turn gathered leaves into Match objects with Hit spans and a score."""
-        hit_cache: dict[tuple[int, int, str], list[Hit]] = {}
-        out: list[Match] = []
-        for (subscriber_id, i), rows in matched.items():
-            rows.sort(key=lambda r: r[0])
-            hits: set[Hit] = set()
-            for _, _, leaves in rows:
-                for atom, text in leaves:
-                    cached = hit_cache.get((i, atom, text))
-                    if cached is None:
-                        cached = hit_cache[(i, atom, text)] = [Hit(text, p, s, e) for p, s, e in found[i][atom]]  # type: ignore[arg-type]
-                    hits.update(cached)
-            ordered = tuple(sorted(hits, key=hit_order))
+
+def _papers_where(program: Program, bits: list[int]) -> int:
+    """The bitset of the batch's papers where a compiled interest holds."""
+    if program.positives is None:
+        return evaluate_bits(program.tree, bits)
+    result = -1
+    for atom, _ in program.positives:
+        result &= bits[atom]
+        if not result:
+            return 0
+    for atom in program.negatives:
+        result &= ~bits[atom]
+    return result
+
+
+class _Gatherer:
+    """Turns (interest, papers where it holds) into one Match per (subscriber, paper).
+
+    Hits and score are computed once per (interest, paper) and shared by every holder: the
+    common case (one interest of a subscriber matches a paper) costs one Match object.
+    """
+
+    def __init__(self, papers: Sequence[Paper], found: list[dict[int, list[Span]]]):
+        self.papers = papers
+        self.found = found
+        self.hit_cache: dict[tuple[int, int, str], list[Hit]] = {}
+
+    def hits(self, program: Program, i: int) -> tuple[Hit, ...]:
+        leaves = program.positives if program.positives is not None else leaf_hits(program.tree, self.found[i])
+        out: set[Hit] = set()
+        for atom, text in leaves or ():
+            cached = self.hit_cache.get((i, atom, text))
+            if cached is None:
+                cached = self.hit_cache[(i, atom, text)] = [
+                    Hit(text, part, s, e) for part, s, e in self.found[i][atom]]  # type: ignore[arg-type]
+            out.update(cached)
+        return tuple(sorted(out, key=hit_order))
+
+    def run(self, results: Iterable[tuple[_Interest, int]]) -> list[Match]:
+        first: dict[tuple[int, int], Match] = {}
+        more: defaultdict[tuple[int, int], list[tuple[int, str, tuple[Hit, ...]]]] = defaultdict(list)
+        lines: dict[tuple[int, int], int] = {}
+        for entry, where in results:
+            while where:
+                low = where & -where
+                i = low.bit_length() - 1
+                where ^= low
+                paper = self.papers[i]
+                hits = self.hits(entry.program, i)
+                alone = score(hits, 1, paper.upvotes)
+                for subscriber_id, line, text in entry.holders:
+                    key = (subscriber_id, i)
+                    if key not in first:
+                        first[key] = Match(subscriber_id, paper.id, alone, (text,), hits)
+                        lines[key] = line
+                    else:
+                        more[key].append((line, text, hits))
+        for key, extra in more.items():  # a subscriber matched the paper through several interests
+            m = first[key]
+            rows = sorted([(lines[key], m.interests[0], m.hits), *extra], key=lambda r: r[0])
             interests = tuple(dict.fromkeys(text for _, text, _ in rows))
-            paper = papers[i]
-            out.append(Match(subscriber_id, paper.id, score(ordered, len(interests), paper.upvotes), interests, ordered))
-        out.sort(key=lambda m: (m.subscriber_id, -m.score, m.paper_id))
-        return out
+            hits = tuple(sorted({h for _, _, hs in rows for h in hs}, key=hit_order))
+            first[key] = Match(m.subscriber_id, m.paper_id, score(hits, len(interests), self.papers[key[1]].upvotes),
+                               interests, hits)
+        return list(first.values())
+
+
+@contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a batch allocates many small acyclic objects.
+
+    With a large index alive, every automatic collection rescans it; pausing avoids that
+    quadratic-looking slowdown. Reference counting still frees everything as usual.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()

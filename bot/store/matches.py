@@ -91,3 +91,18 @@ def attach_many(session: Session, match_ids_by_outbox: dict[int, list[int]]) -> 
     rows = [{"id": m, "outbox_id": o} for o, ids in match_ids_by_outbox.items() for m in ids]
     if rows:
         session.execute(update(MatchRow), rows)  # ORM bulk UPDATE by primary key: one executemany
+
+
+def matches_by_outbox(session: Session, outbox_ids: Iterable[int]) -> dict[int, list[Match]]:
+    """matches_of_outbox for many digests in one query per 500 (plain columns: no ORM objects to build)."""
+    wanted = sorted(set(outbox_ids))
+    found: dict[int, list[Match]] = {i: [] for i in wanted}
+    columns = (MatchRow.outbox_id, MatchRow.subscriber_id, MatchRow.paper_id, MatchRow.score, MatchRow.interests,
+               MatchRow.hits)
+    for start in range(0, len(wanted), 500):
+        rows = session.execute(select(*columns).where(MatchRow.outbox_id.in_(wanted[start:start + 500]))
+                               .order_by(MatchRow.id))
+        for outbox_id, subscriber_id, paper_id, score, interests, hits in rows:
+            found[outbox_id].append(Match(subscriber_id, paper_id, score, tuple(interests),
+                                          tuple(Hit(term=t, field=f, start=s, end=e) for t, f, s, e in hits)))
+    return found

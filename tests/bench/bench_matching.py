@@ -88,7 +88,7 @@ def make_papers(rng: random.Random, vocab: list[str], weights: list[float], coun
             words: list[str] = []
             while sum(len(w) + 1 for w in words) < chars:
                 roll = rng.random()
-                if roll < 0.10:
+                if roll < 0.06:
                     term = zipf_pick(rng, vocab, weights)
                     words.append(term.replace(" ", "-") if rng.random() < 0.1 else term)
                 elif roll < 0.45:
