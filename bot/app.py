@@ -66,14 +66,23 @@ class App:
         return {"digest": compose_digest, **self.extra_composers}
 
     def mailer(self) -> Mailer:
-        """SMTP when PAPERPOST_SMTP_URL is set, else .eml files in the outbox folder."""
+        """SMTP when PAPERPOST_SMTP_URL is set, else .eml files in the outbox folder; DKIM-signed when a key is set."""
         smtp_url = self.config["PAPERPOST_SMTP_URL"]
+        mailer: Mailer
         if smtp_url:
             from bot.delivery.smtp import SmtpMailer
 
-            return SmtpMailer.from_url(smtp_url, connections=self.config["PAPERPOST_SMTP_CONNECTIONS"],
-                                       rate=self.config["PAPERPOST_SMTP_RATE"], timeout=self.config["PAPERPOST_SMTP_TIMEOUT"])
-        return FolderMailer(self.config.outbox_dir)
+            mailer = SmtpMailer.from_url(smtp_url, connections=self.config["PAPERPOST_SMTP_CONNECTIONS"],
+                                         rate=self.config["PAPERPOST_SMTP_RATE"], timeout=self.config["PAPERPOST_SMTP_TIMEOUT"])
+        else:
+            mailer = FolderMailer(self.config.outbox_dir)
+        if self.config["PAPERPOST_DKIM_KEY_FILE"]:
+            from bot.delivery.signing import DkimKey, SigningMailer
+
+            key = DkimKey.from_settings(self.config["PAPERPOST_DKIM_KEY_FILE"], self.config["PAPERPOST_DKIM_SELECTOR"],
+                                        self.config["PAPERPOST_DKIM_DOMAIN"], self.config["PAPERPOST_MAIL_FROM"])
+            mailer = SigningMailer(mailer, key)
+        return mailer
 
     def close(self) -> None:
         if "http" in self.__dict__:

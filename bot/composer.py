@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.header import Header
 from email.utils import format_datetime, formataddr, parseaddr
+from functools import lru_cache
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,7 @@ class Envelope:
 
 def message_id_for(outbox_id: int, kind: str, mail_from: str) -> str:
     """A Message-ID on the sender's domain, the same for every attempt at one outbox row."""
-    domain = parseaddr(mail_from)[1].rpartition("@")[2] or "paperpost.localhost"
+    domain = _parsed(mail_from)[1].rpartition("@")[2] or "paperpost.localhost"
     return f"<{kind}.{outbox_id}@{domain}>"
 
 
@@ -61,7 +62,7 @@ def build_email(*, outbox_id: int, kind: str, mail_from: str, to: str, subject: 
         _part(boundary, "text/html", html_body),
         f"--{boundary}--\r\n".encode("ascii"),
     ))
-    return Envelope(outbox_id, kind, parseaddr(mail_from)[1], parseaddr(to)[1] or to, message_id, data, html, subject)
+    return Envelope(outbox_id, kind, _parsed(mail_from)[1], _parsed(to)[1] or to, message_id, data, html, subject)
 
 
 def _part(boundary: str, content_type: str, body: bytes) -> bytes:
@@ -93,9 +94,16 @@ def text_header(value: str) -> str:
     return Header(value, "utf-8", header_name="Subject").encode(linesep="\r\n")
 
 
+@lru_cache(maxsize=4096)
+def _parsed(value: str) -> tuple[str, str]:
+    """parseaddr, remembered: the sender's address is parsed for every message (~0.1 ms each time)."""
+    return parseaddr(value)
+
+
+@lru_cache(maxsize=1024)
 def address_header(value: str) -> str:
     """`Name <addr>` with the display name encoded when it is not ASCII."""
-    name, address = parseaddr(_clean(value))
+    name, address = _parsed(_clean(value))
     if not address:
         return _clean(value)
     return formataddr((name, address), charset="utf-8")

@@ -6,7 +6,7 @@ Spans of `authors` / `categories` hits index `", ".join(paper.authors)` / `", ".
 
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from bot.models import Hit, Match
 
@@ -82,12 +82,16 @@ def why(match: Match) -> str:
         fields = places.setdefault(hit.term, [])
         if hit.field not in fields:
             fields.append(hit.field)
-    parts = []
+    grouped: dict[str, list[str]] = {}  # terms found in the same places are named together
     for term, fields in places.items():
-        shown = f'"{term}"' if " " in term else term
         named = [_PLACES[f] for f in sorted(fields, key=list(_PLACES).index)]
         where = named[0] if len(named) == 1 else ", ".join(named[:-1]) + " and " + named[-1].removeprefix("the ")
-        parts.append(f"{shown} in {where}")
+        grouped.setdefault(where, []).append(f'"{term}"' if " " in term else term)
+    parts = [f"{_and(terms)} in {where}" for where, terms in grouped.items()]
     if not parts:
         return "trending today" if trending else ""
     return "matched " + ", ".join(parts) + (", and trending today" if trending else "")
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]

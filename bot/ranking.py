@@ -6,16 +6,16 @@ fraction below one unit, so it only breaks ties); `rank` sorts by it, then by re
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
-from datetime import datetime, timezone
-from typing import Iterable, Mapping
+from datetime import UTC, datetime
 
 from bot.models import Hit, Match, Paper
 
 _TITLE = 100.0  # any hit in the title outweighs everything else
 _INTEREST = 10.0  # each matched interest (up to 9)
 _TERM = 1.0  # each distinct matched term (up to 9)
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def score(hits: Iterable[Hit], interests: int, upvotes: int | None) -> float:
@@ -44,5 +44,5 @@ def _when(paper: Paper | None) -> float:
     if not when:
         return 0.0
     if when.tzinfo is None:  # Paper dates are UTC by contract
-        when = when.replace(tzinfo=timezone.utc)
+        when = when.replace(tzinfo=UTC)
     return (when - _EPOCH).total_seconds()

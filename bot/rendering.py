@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import re
 import textwrap
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
-import premailer
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, select_autoescape
 
 from bot.config import TEMPLATES_DIR
@@ -28,8 +27,11 @@ _PLACEHOLDER = re.compile(r"PPJINJA(\d+)X|<!--PPJINJA(\d+)-->")
 def inline_css(html: str) -> str:
     """Move <style> rules into style attributes (media queries stay in a <style> block).
 
-    The one place that knows the inliner: swap it here for a faster one.
+    The one place that knows the inliner: swap it here for a faster one. Imported
+    here, not at the top: it is slow to import and only template loading needs it.
     """
+    import premailer
+
     return premailer.transform(
         html, strip_important=False, keep_style_tags=True, remove_classes=False,
         disable_validation=True, cssutils_logging_level="CRITICAL", allow_network=False,
@@ -54,7 +56,9 @@ def inline_template_source(source: str) -> str:
     return restored
 
 
+@lru_cache(maxsize=8192)
 def wrap(text: str, width: int = 76, indent: str = "   ") -> str:
+    """`text` filled to `width` columns (cached: the same paper is wrapped for every subscriber who gets it)."""
     return textwrap.fill(" ".join(text.split()), width=width, initial_indent=indent, subsequent_indent=indent)
 
 

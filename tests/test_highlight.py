@@ -35,9 +35,10 @@ def test_snippet_is_a_window_around_the_first_hit() -> None:
 def test_why_names_terms_and_places() -> None:
     match = Match(1, "p", 0.0, ("x",), (
         Hit("reward model", "title", 0, 13), Hit("RLHF", "abstract", 3, 7),
-        Hit("RLHF", "title", 20, 24), Hit("hinton", "authors", 0, 6), Hit("cs.CL", "categories", 0, 5)))
+        Hit("RLHF", "title", 20, 24), Hit("hinton", "authors", 0, 6), Hit("cs.CL", "categories", 0, 5),
+        Hit("DPO", "abstract", 9, 12), Hit("PPO", "abstract", 14, 17)))
     assert why(match) == ('matched "reward model" in the title, RLHF in the title and abstract, '
-                          "hinton in the authors, cs.CL in the categories")
+                          "hinton in the authors, cs.CL in the categories, DPO and PPO in the abstract")
     trending = Match(1, "p", 0.0, ("x",), (Hit("trending", "trending"),))
     assert why(trending) == "trending today"
     both = Match(1, "p", 0.0, ("x",), (Hit("RLHF", "abstract", 0, 4), Hit("trending", "trending")))

@@ -104,7 +104,7 @@ def indexed(index: ProfileIndex, batch: list[Paper], hot: frozenset[str]) -> dic
     return {(m.subscriber_id, m.paper_id): (m.interests, set(m.hits)) for m in index.match(batch, hot)}
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(profiles, papers(), st.data())
 def test_index_equals_reference(profile_list, batch, data) -> None:
     hot = frozenset(data.draw(st.sets(st.sampled_from([p.id for p in batch]))))
@@ -112,7 +112,7 @@ def test_index_equals_reference(profile_list, batch, data) -> None:
     assert indexed(index, batch, hot) == reference(profile_list, batch, hot)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(profiles, st.lists(st.tuples(st.integers(1, 8), st.one_of(st.none(), st.lists(interests(), max_size=3)))),
        papers())
 def test_updates_equal_a_fresh_build(start, changes, batch) -> None:

@@ -6,9 +6,24 @@ import pytest
 
 from bot.errors import QueryError
 from bot.models import Hit, Paper
-from bot.profile import (MAX_INTEREST_CHARS, MAX_INTERESTS, MAX_TERMS_PER_PROFILE, And, Field, Not, Or,
-                         Phrase, Prefix, Term, Trending, check_interests, evaluate, parse_interest,
-                         parse_profile, search)
+from bot.profile import (
+    MAX_INTEREST_CHARS,
+    MAX_INTERESTS,
+    MAX_TERMS_PER_PROFILE,
+    And,
+    Field,
+    Not,
+    Or,
+    Phrase,
+    Prefix,
+    Term,
+    Trending,
+    check_interests,
+    evaluate,
+    parse_interest,
+    parse_profile,
+    search,
+)
 from bot.profile.words import keys, tokenize
 
 PAPER = Paper(

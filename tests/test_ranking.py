@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from bot.models import Hit, Match, Paper
 from bot.profile import ProfileIndex, search
@@ -14,7 +14,7 @@ A2 = Hit("reward", "abstract", 5, 11)
 
 
 def day(n: int) -> datetime:
-    return datetime(2024, 10, n, tzinfo=timezone.utc)
+    return datetime(2024, 10, n, tzinfo=UTC)
 
 
 def test_score_orders_the_criteria() -> None:

@@ -3,8 +3,15 @@
 Pure: no I/O. See DESIGN.md "Profile language" for the syntax.
 """
 
-from bot.profile.grammar import (MAX_INTEREST_CHARS, MAX_INTERESTS, MAX_TERMS_PER_INTEREST,
-                                 MAX_TERMS_PER_PROFILE, check_interests, parse_interest, parse_profile)
+from bot.profile.grammar import (
+                                 MAX_INTEREST_CHARS,
+                                 MAX_INTERESTS,
+                                 MAX_TERMS_PER_INTEREST,
+                                 MAX_TERMS_PER_PROFILE,
+                                 check_interests,
+                                 parse_interest,
+                                 parse_profile,
+)
 from bot.profile.index import ProfileIndex, RejectedInterest
 from bot.profile.nodes import And, Field, Not, Or, Phrase, Prefix, Term, Trending
 from bot.profile.reference import evaluate
@@ -12,8 +19,24 @@ from bot.profile.search import search
 from bot.profile.trending import trending_ids
 
 __all__ = [
-    "And", "Field", "Not", "Or", "Phrase", "Prefix", "Term", "Trending",
-    "MAX_INTEREST_CHARS", "MAX_INTERESTS", "MAX_TERMS_PER_INTEREST", "MAX_TERMS_PER_PROFILE",
-    "ProfileIndex", "RejectedInterest",
-    "check_interests", "evaluate", "parse_interest", "parse_profile", "search", "trending_ids",
+                                 "MAX_INTERESTS",
+                                 "MAX_INTEREST_CHARS",
+                                 "MAX_TERMS_PER_INTEREST",
+                                 "MAX_TERMS_PER_PROFILE",
+                                 "And",
+                                 "Field",
+                                 "Not",
+                                 "Or",
+                                 "Phrase",
+                                 "Prefix",
+                                 "ProfileIndex",
+                                 "RejectedInterest",
+                                 "Term",
+                                 "Trending",
+                                 "check_interests",
+                                 "evaluate",
+                                 "parse_interest",
+                                 "parse_profile",
+                                 "search",
+                                 "trending_ids",
 ]

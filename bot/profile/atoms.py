@@ -10,7 +10,7 @@ subscriber's profile can be replaced cheaply.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from typing import Hashable
+from collections.abc import Hashable
 
 from bot.profile.document import Document
 from bot.profile.words import keys

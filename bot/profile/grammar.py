@@ -13,12 +13,12 @@ turned into a regex. Every error is a QueryError naming the problem and its 1-ba
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
+from functools import lru_cache
 
 from bot.errors import QueryError
-from bot.profile.nodes import (And, Field, FieldName, Node, Not, Or, Phrase, Prefix, Term,
-                               Trending, is_positive, leaves)
+from bot.profile.nodes import And, Field, FieldName, Node, Not, Or, Phrase, Prefix, Term, Trending, is_positive, leaves
 from bot.profile.words import words
 
 MAX_INTEREST_CHARS = 300
@@ -189,7 +189,7 @@ class _Parser:
         raise QueryError(f"unexpected '{tok.text}'", tok.col)
 
 
-def _flat(kind: type[And] | type[Or], items: list[Node]) -> Node:
+def _flat(kind: type[And | Or], items: list[Node]) -> Node:
     """One item stands alone; nested nodes of the same kind are merged."""
     merged: list[Node] = []
     for item in items:
@@ -229,6 +229,7 @@ def _word(tok: _Tok, field: FieldName | None) -> Node:
     return Term(text, folded[0]) if len(folded) == 1 else Phrase(text, tuple(folded))
 
 
+@lru_cache(maxsize=200_000)  # trees are immutable; rebuilding an index re-reads the same lines
 def parse_interest(line: str) -> Node:
     """Parse one interest into a tree; raise QueryError with the problem and its column."""
     if not line.strip():

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import gc
 from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import AbstractSet, Iterable, Iterator, Sequence
+from typing import AbstractSet
 
 from bot.errors import QueryError
 from bot.models import Hit, Match, Paper
@@ -146,17 +147,23 @@ class _Gatherer:
     def __init__(self, papers: Sequence[Paper], found: list[dict[int, list[Span]]]):
         self.papers = papers
         self.found = found
-        self.hit_cache: dict[tuple[int, int, str], list[Hit]] = {}
+        self.hit_cache: dict[tuple[int, int, str], tuple[Hit, ...]] = {}
+
+    def leaf(self, i: int, atom: int, text: str) -> tuple[Hit, ...]:
+        """The hits of one leaf in paper i, made once (find() lists them in display order)."""
+        cached = self.hit_cache.get((i, atom, text))
+        if cached is None:
+            cached = self.hit_cache[(i, atom, text)] = tuple(
+                Hit(text, part, s, e) for part, s, e in self.found[i][atom])  # type: ignore[arg-type]
+        return cached
 
     def hits(self, program: Program, i: int) -> tuple[Hit, ...]:
         leaves = program.positives if program.positives is not None else leaf_hits(program.tree, self.found[i])
+        if leaves and len(leaves) == 1:
+            return self.leaf(i, *leaves[0])
         out: set[Hit] = set()
         for atom, text in leaves or ():
-            cached = self.hit_cache.get((i, atom, text))
-            if cached is None:
-                cached = self.hit_cache[(i, atom, text)] = [
-                    Hit(text, part, s, e) for part, s, e in self.found[i][atom]]  # type: ignore[arg-type]
-            out.update(cached)
+            out.update(self.leaf(i, atom, text))
         return tuple(sorted(out, key=hit_order))
 
     def run(self, results: Iterable[tuple[_Interest, int]]) -> list[Match]:

@@ -9,11 +9,12 @@ of their triggers occurred in the batch.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from bot.profile.atoms import AtomTable
-from bot.profile.nodes import FIELD_PARTS, And, Field, Node, Not, Or, Phrase, Prefix, Term, Trending
+from bot.profile.nodes import FIELD_PARTS, And, Field, Node, Not, Or, Phrase, Prefix, Trending
 
 Tree = tuple[Any, ...]  # ("a", atom, text) | ("&", items) | ("|", items) | ("!", item)
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import AbstractSet, Sequence
+from collections.abc import Sequence
+from typing import AbstractSet
 
 from bot.models import Match, Paper
 from bot.profile.grammar import parse_interest

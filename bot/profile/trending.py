@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import date
-from typing import Iterable
 
 
 def trending_ids(papers: Iterable[tuple[str, date, int | None]], top_n: int) -> set[str]:

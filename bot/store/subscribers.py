@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Literal
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from bot.models import Subscriber, SubscriberInput
@@ -177,10 +177,14 @@ def record_bounce(session: Session, subscriber_id: int, limit: int) -> Subscribe
     return to_subscriber(row)
 
 
+# Built once: the sender runs it after every delivered message.
+_CLEAR_BOUNCES = (update(SubscriberRow).where(SubscriberRow.id == bindparam("subscriber_id"), SubscriberRow.bounces > 0)
+                  .values(bounces=0))
+
+
 def clear_bounces(session: Session, subscriber_id: int) -> None:
     """A delivered message resets the count of bounces in a row."""
-    session.execute(update(SubscriberRow).where(SubscriberRow.id == subscriber_id, SubscriberRow.bounces > 0)
-                    .values(bounces=0))
+    session.connection().execute(_CLEAR_BOUNCES, {"subscriber_id": subscriber_id})
 
 
 def subscribers_by_id(session: Session, ids: Iterable[int]) -> dict[int, Subscriber]:
