@@ -7,7 +7,7 @@ import signal
 import subprocess
 import sys
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from mailworld import Clock, add_matches, add_people, make_app
@@ -25,7 +25,7 @@ KILL_AT = 120
 def test_a_run_killed_mid_way_is_completed_by_the_next_with_at_most_one_duplicate_per_connection(env, connections):
     sink = SmtpSink().start()
     try:
-        clock = Clock(datetime.now(timezone.utc))
+        clock = Clock(datetime.now(UTC))
         settings = {"PAPERPOST_SMTP_URL": sink.url, "PAPERPOST_SMTP_CONNECTIONS": str(connections)}
         app = make_app(env, clock, **settings)
         people = add_people(app, PEOPLE)
@@ -56,7 +56,7 @@ def test_a_run_killed_mid_way_is_completed_by_the_next_with_at_most_one_duplicat
         assert backlog.get("sending", 0) >= 1
 
         # The next run, once the dead run's lease has run out, sends the rest.
-        clock.now = datetime.now(timezone.utc) + timedelta(seconds=LEASE_SECONDS + 1)
+        clock.now = datetime.now(UTC) + timedelta(seconds=LEASE_SECONDS + 1)
         report = send_step(app)
         assert report.failed == 0
         with app.db.session() as session:

@@ -52,7 +52,7 @@ def published(key, name: bytes):
 
 
 def tags(data: bytes) -> dict[str, str]:
-    header = re.search(rb"^DKIM-Signature:(.*?)\r\n(?![ \t])", data, re.S | re.M).group(1).decode()
+    header = re.search(rb"^DKIM-Signature:(.*?)\r\n(?![ \t])", data, re.DOTALL | re.MULTILINE).group(1).decode()
     return {k.strip(): re.sub(r"\s+", "", v) for k, v in (t.split("=", 1) for t in header.split(";") if "=" in t)}
 
 

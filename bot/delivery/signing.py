@@ -33,7 +33,7 @@ class DkimKey:
     private_key: bytes
 
     @classmethod
-    def from_settings(cls, key_file: str, selector: str, domain: str, mail_from: str) -> "DkimKey":
+    def from_settings(cls, key_file: str, selector: str, domain: str, mail_from: str) -> DkimKey:
         """Read and check the PEM key now, so that a bad key stops the start, not every message."""
         path = Path(key_file).expanduser()
         try:

@@ -25,8 +25,19 @@ from bot.config import Config
 from bot.delivery import Mailer
 from bot.errors import DeliveryError, ServerUnavailable
 from bot.planning import drop_stale_digests
-from bot.sending.digests import (BatchComposer, Composer, DigestBatch, DigestComposer, MailContext, RowComposer,
-                                 compose_digest, digest_links, list_headers, load_digest, preview_digest)
+from bot.sending.digests import (
+    BatchComposer,
+    Composer,
+    DigestBatch,
+    DigestComposer,
+    MailContext,
+    RowComposer,
+    compose_digest,
+    digest_links,
+    list_headers,
+    load_digest,
+    preview_digest,
+)
 from bot.store import Database, matches, outbox, subscribers
 from bot.store.outbox import OutboxItem
 
@@ -52,7 +63,7 @@ class DeliveryPolicy:
     stale_after: timedelta = timedelta(hours=36)
 
     @classmethod
-    def from_config(cls, config: Config, *, workers: int = 1) -> "DeliveryPolicy":
+    def from_config(cls, config: Config, *, workers: int = 1) -> DeliveryPolicy:
         return cls(workers=max(1, workers), bounce_limit=config["PAPERPOST_BOUNCE_LIMIT"],
                    stale_after=timedelta(hours=config["PAPERPOST_STALE_HOURS"]))
 
@@ -138,7 +149,7 @@ def send_pending(db: Database, mailer: Mailer, ctx: MailContext, composers: Mapp
 
 
 def _prepare(session: Session, claimed: list[OutboxItem], composers: Mapping[str, Composer], ctx: MailContext,
-             rows: "_Rows") -> list[tuple[OutboxItem, RowComposer]]:
+             rows: _Rows) -> list[tuple[OutboxItem, RowComposer]]:
     """A row composer per claimed row: batch composers load their rows at once, others get a session per row."""
     by_kind: dict[str, RowComposer] = {}
     for kind in {item.kind for item in claimed}:

@@ -84,7 +84,7 @@ class DigestBatch:
     papers: dict[str, Paper] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, session: Session, items: Iterable[OutboxItem]) -> "DigestBatch":
+    def load(cls, session: Session, items: Iterable[OutboxItem]) -> DigestBatch:
         """Load a claim's digests in a few queries (however many rows it has)."""
         items = list(items)
         people = subscribers.subscribers_by_id(session, [i.subscriber_id for i in items])
