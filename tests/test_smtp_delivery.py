@@ -18,6 +18,7 @@ from bot.delivery.smtp import RateLimiter, SmtpMailer, SmtpTarget
 from bot.errors import ConfigError, DeliveryError, ServerUnavailable
 from bot.pipeline import send_step
 from bot.planning import plan_digests
+from bot.sending import send_pending
 from bot.store import outbox, subscribers
 
 
@@ -245,3 +246,23 @@ def test_smtp_urls():
     with pytest.raises(ConfigError, match="smtp://"):
         SmtpTarget.parse("http://mail.example.org")
     assert issubclass(ServerUnavailable, DeliveryError)
+
+
+def test_parallel_connections_record_every_row_once_on_sqlite_and_postgresql(env, sink, database_url):
+    sink.handler.refuse["reader7@example.org"] = "550 5.1.1 no such user"
+    app = make_app(env, Clock(), DATABASE_URL=database_url, PAPERPOST_SMTP_URL=sink.url,
+                   PAPERPOST_SMTP_CONNECTIONS="4")
+    people = add_people(app, 150)
+    add_matches(app, people)
+    plan_digests(app.db, app.clock(), ignore_hour=True)
+    seen: list[str] = []
+    mailer = app.mailer()
+    report = send_pending(app.db, mailer, app.mail_context, app.composers, batch=40,
+                          on_progress=lambda item, result: seen.append(item.email))
+    mailer.close()
+    assert (report.sent, report.bounced) == (149, 1)
+    assert sorted(seen) == sorted(p.email for p in people)
+    assert sorted(r.recipients[0] for r in sink.received) == sorted(p.email for p in people if p.email != "reader7@example.org")
+    with app.db.session() as session:
+        assert outbox.backlog(session) == {"sent": 149, "failed": 1}
+    app.close()

@@ -3,7 +3,8 @@
 Every distinct (parts, words, prefix?) or category or `is:trending` is ONE atom however many
 subscribers use it. Word atoms are filed under the plural keys of their first word, per part;
 a paper is read once and each of its words looks up the atoms that may start there (a per-word
-cache makes repeated words cost one dict lookup). Atoms are reference-counted so that one
+cache makes every word after its first sighting cost one dict lookup; phrases are then
+followed through their second word's keys). Atoms are reference-counted so that one
 subscriber's profile can be replaced cheaply.
 """
 
@@ -12,12 +13,13 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Hashable
 
-from bot.profile.document import Document
 from bot.profile.words import keys
 
 AtomKey = Hashable
-Span = tuple[str, int, int]  # part, start, end
-_Lookup = tuple[tuple[int, tuple[frozenset[str], ...]], ...]  # (atom id, keys of the other words)
+Occurrence = tuple[int, int, int]  # segment number, first word, last word
+# Per word: (one-word atoms starting there, {second word key: ((atom, keys of its further words), ...)}),
+# or () when no atom starts at that word.
+_Entry = tuple[tuple[int, ...], dict[str, tuple[tuple[int, tuple[frozenset[str], ...]], ...]]] | tuple[()]
 
 
 class AtomTable:
@@ -35,7 +37,7 @@ class AtomTable:
         self._cats: defaultdict[str, set[int]] = defaultdict(set)
         self._cat_prefix: defaultdict[str, set[int]] = defaultdict(set)
         self.trending: int | None = None
-        self._cache: dict[str, dict[str, _Lookup]] = defaultdict(dict)
+        self._cache: dict[str, dict[str, _Entry]] = defaultdict(dict)
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -89,8 +91,8 @@ class AtomTable:
         else:
             self._rest.pop(atom, None)
 
-    def _lookup(self, part: str, word: str) -> _Lookup:
-        """Atoms of `part` that may start at a word: by plural keys, and by prefix."""
+    def _lookup(self, part: str, word: str) -> _Entry:
+        """Atoms of `part` that may start at a word (by plural keys, and by prefix), split by length."""
         found: set[int] = set()
         first = self._first.get(part)
         if first:
@@ -101,38 +103,56 @@ class AtomTable:
             for n in self._prefix_lens[part]:
                 if n <= len(word):
                     found |= prefixes.get(word[:n], set())
-        out = tuple((atom, self._rest[atom]) for atom in sorted(found))
+        singles = tuple(atom for atom in sorted(found) if not self._rest[atom])
+        follow: dict[str, list[tuple[int, tuple[frozenset[str], ...]]]] = {}
+        for atom in sorted(found):
+            rest = self._rest[atom]
+            if rest:
+                for k in rest[0]:
+                    follow.setdefault(k, []).append((atom, rest[1:]))
+        out = (singles, {k: tuple(v) for k, v in follow.items()}) if found else ()
         self._cache[part][word] = out
         return out
 
-    def find(self, doc: Document) -> dict[int, list[Span]]:
-        """Every atom present in a paper, with the spans of its occurrences."""
-        found: dict[int, list[Span]] = {}
-        for part, segments in doc.segments.items():
-            cache = self._cache[part]
-            for seg in segments:
-                n = len(seg)
-                for i, (word, start, end) in enumerate(seg):
-                    entries = cache.get(word)
-                    if entries is None:
-                        entries = self._lookup(part, word)
-                    for atom, rest in entries:
-                        last = i + len(rest)
-                        if rest and (last >= n or not all(
-                                not r.isdisjoint(keys(seg[i + 1 + j][0])) for j, r in enumerate(rest))):
-                            continue
-                        found.setdefault(atom, []).append((part, start, seg[last][2] if rest else end))
-        if self._cats or self._cat_prefix:
-            for cat, start, end in doc.categories:
-                atoms = set(self._cats.get(cat, ()))
-                for stem, ids in self._cat_prefix.items():
-                    if cat.startswith(stem):
-                        atoms |= ids
-                for atom in atoms:
-                    found.setdefault(atom, []).append(("categories", start, end))
-        if doc.trending and self.trending is not None:
-            found[self.trending] = [("trending", 0, 0)]
-        return found
+    def scan(self, part: str, words: list[str], seg: int, found: dict[int, list[Occurrence]]) -> None:
+        """Add to `found` every atom of `part` occurring in a segment's words: (seg, first word, last word).
+
+        Most words start no atom: one cached dict lookup each. A phrase is looked up by its
+        second word's keys, so only phrases actually continuing here are checked further.
+        """
+        cache = self._cache[part]
+        n = len(words)
+        for i, word in enumerate(words):
+            entry = cache.get(word)
+            if entry is None:
+                entry = self._lookup(part, word)
+            if not entry:
+                continue
+            singles, follow = entry
+            for atom in singles:
+                found.setdefault(atom, []).append((seg, i, i))
+            if not follow or i + 1 == n:
+                continue
+            for k in keys(words[i + 1]):
+                for atom, tail in follow.get(k, ()):
+                    last = i + 1 + len(tail)
+                    if tail and (last >= n or any(r.isdisjoint(keys(words[i + 2 + j])) for j, r in enumerate(tail))):
+                        continue
+                    occurrences = found.setdefault(atom, [])
+                    if not occurrences or occurrences[-1] != (seg, i, last):  # reached by two plural keys
+                        occurrences.append((seg, i, last))
+
+    def categories(self, category: str) -> set[int]:
+        """The category atoms (exact or prefix) a paper's casefolded category holds."""
+        atoms = set(self._cats.get(category, ()))
+        for stem, ids in self._cat_prefix.items():
+            if category.startswith(stem):
+                atoms |= ids
+        return atoms
+
+    def has_categories(self) -> bool:
+        """Whether any atom looks at categories (else a paper's categories need no reading)."""
+        return any(self._cats.values()) or any(self._cat_prefix.values())
 
 
 def _toggle(bucket: set[int], atom: int, add: bool) -> None:

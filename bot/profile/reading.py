@@ -1,0 +1,100 @@
+"""A paper read once for the index: its folded words per segment, the atoms found, spans on demand.
+
+The words are exactly those of `words.tokenize` (the reference evaluator's), found more
+cheaply: a text that is ASCII once markup is neutralised (nearly every title and abstract)
+needs no Unicode folding, so one C-level `findall` over its lowercased form gives its words.
+Occurrences are kept as word positions; character spans, which only highlighting needs,
+are computed when a Match is made (`span`).
+"""
+
+from __future__ import annotations
+
+import re
+
+from bot.models import Paper
+from bot.profile.atoms import AtomTable, Occurrence
+from bot.profile.document import SEPARATOR
+from bot.profile.words import tokenize, unmarkup
+
+# On ASCII text the words of `tokenize` are runs of letters and digits, folded by lower().
+_ASCII_WORD = re.compile(r"[a-z0-9]+")
+_ASCII_SPAN = re.compile(r"[A-Za-z0-9]+")
+
+
+class Segment:
+    """One stretch of a part where phrases may run: the title, the abstract, one author, one category."""
+
+    __slots__ = ("part", "offset", "words", "_clean", "_spans")
+
+    def __init__(self, part: str, offset: int, words: list[str], clean: str | None,
+                 spans: list[tuple[int, int]] | None):
+        self.part = part
+        self.offset = offset  # where the segment starts in the part as displayed
+        self.words = words
+        self._clean = clean  # the ASCII text whose spans are still to be found
+        self._spans = spans
+
+    @classmethod
+    def of_text(cls, part: str, text: str, offset: int = 0) -> Segment:
+        """The words of a displayed text, through the ASCII shortcut when it applies."""
+        clean = unmarkup(text)
+        if clean.isascii():
+            return cls(part, offset, _ASCII_WORD.findall(clean.lower()), clean, None)
+        tokens = tokenize(text)
+        return cls(part, offset, [w for w, _, _ in tokens], None, [(s, e) for _, s, e in tokens])
+
+    def spans(self) -> list[tuple[int, int]]:
+        """Each word's (start, end) in the segment's text, found on first use."""
+        if self._spans is None:
+            self._spans = [m.span() for m in _ASCII_SPAN.finditer(self._clean or "")]
+            self._clean = None
+        return self._spans
+
+
+class Reading:
+    """The atoms found in one paper, with their occurrences."""
+
+    __slots__ = ("segments", "found")
+
+    def __init__(self, paper: Paper, trending: bool, table: AtomTable):
+        self.segments: list[Segment] = []
+        self.found: dict[int, list[Occurrence]] = {}
+        self._add_text(table, "title", [(paper.title, 0)])
+        self._add_text(table, "abstract", [(paper.abstract, 0)])
+        self._add_text(table, "authors", _joined(paper.authors))
+        if paper.categories and table.has_categories():
+            for category, offset in _joined(paper.categories):
+                atoms = table.categories(category.casefold())
+                if atoms:
+                    seg = self._add(Segment("categories", offset, [category], None, [(0, len(category))]))
+                    for atom in atoms:
+                        self.found.setdefault(atom, []).append((seg, 0, 0))
+        if trending and table.trending is not None:
+            seg = self._add(Segment("trending", 0, ["trending"], None, [(0, 0)]))
+            self.found[table.trending] = [(seg, 0, 0)]
+
+    def _add(self, segment: Segment) -> int:
+        self.segments.append(segment)
+        return len(self.segments) - 1
+
+    def _add_text(self, table: AtomTable, part: str, texts: list[tuple[str, int]]) -> None:
+        for text, offset in texts:
+            if text:
+                segment = Segment.of_text(part, text, offset)
+                table.scan(part, segment.words, self._add(segment), self.found)
+
+    def span(self, occurrence: Occurrence) -> tuple[str, int, int]:
+        """(part, start, end) of an occurrence in the part as displayed."""
+        seg, first, last = occurrence
+        segment = self.segments[seg]
+        spans = segment.spans()
+        return segment.part, segment.offset + spans[first][0], segment.offset + spans[last][1]
+
+
+def _joined(items: tuple[str, ...]) -> list[tuple[str, int]]:
+    """Each item with its offset in the items joined by SEPARATOR (as renderers show them)."""
+    out, offset = [], 0
+    for item in items:
+        out.append((item, offset))
+        offset += len(item) + len(SEPARATOR)
+    return out
