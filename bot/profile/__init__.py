@@ -13,6 +13,7 @@ from bot.profile.grammar import (
                                  parse_profile,
 )
 from bot.profile.index import ProfileIndex, RejectedInterest
+from bot.profile.matchsets import MatchSets
 from bot.profile.nodes import And, Field, Not, Or, Phrase, Prefix, Term, Trending
 from bot.profile.reference import evaluate
 from bot.profile.search import search
@@ -26,6 +27,7 @@ __all__ = [
                                  "And",
                                  "Field",
                                  "Not",
+                                 "MatchSets",
                                  "Or",
                                  "Phrase",
                                  "Prefix",

@@ -9,29 +9,35 @@ shared by every subscriber holding that interest.
 from __future__ import annotations
 
 import gc
+from bisect import bisect_left
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from bot.models import Hit, Match, Paper
-from bot.profile.program import Program, leaf_hits
+from bot.profile.program import Program, evaluate_bits
 from bot.profile.reading import Reading
 from bot.profile.reference import hit_order
 from bot.ranking import score
 
 Held = tuple[int, str, int]  # interest line number, its text, index of its (program, papers) result
-_Row = tuple[int, str, float, tuple[Hit, ...]]  # paper index, paper id, score alone, hits
+_Leaf = tuple[int, str]  # atom, the term as written
+_Made = tuple[tuple[Hit, ...], float]  # hits, score as the only interest
+_Row = tuple[int, _Made]  # paper index, what the interest gives there
 
 
 class MatchSets:
     """Per subscriber, the batch's papers it matches (a bitset over batch order) and the lines that matched."""
 
     def __init__(self, papers: Sequence[Paper], readings: Sequence[Reading],
-                 results: Sequence[tuple[Program, int]], held: dict[int, list[Held]]):
+                 bits: list[int], results: Sequence[tuple[Program, int]], held: dict[int, list[Held]]):
         self.papers = papers
         self._readings = readings
+        self._bits = bits  # per atom, the papers holding it
         self._results = results  # (program, bitset of the papers where it holds) per distinct interest
         self._held = held  # subscriber -> the interest lines of theirs that matched some paper
-        self._leaf_cache: dict[tuple[int, int, str], tuple[tuple[Hit, ...], float]] = {}
+        self._rows_made: dict[int, list[_Row]] = {}  # per distinct interest, what it gives in each paper
+        # Per paper: hits and lone score by leaf (atom, text) or by tuple of leaves, made once.
+        self._made: list[dict[_Leaf | tuple[_Leaf, ...], _Made]] = [{} for _ in papers]
 
     def __len__(self) -> int:
         """How many (subscriber, paper) pairs match."""
@@ -67,81 +73,99 @@ class MatchSets:
     def matches(self) -> list[Match]:
         """One Match per (subscriber, paper) with its interests, hits and score, as `ProfileIndex.match` gives."""
         out: list[Match] = []
-        rows: dict[int, list[_Row]] = {}
-        with _no_cyclic_gc():
+        rows = self._rows_made
+        ids = [p.id for p in self.papers]
+        with no_cyclic_gc():
             for sid, held in self._held.items():
                 seen = several = 0
                 for _, _, k in held:
                     where = self._results[k][1]
                     several |= seen & where
                     seen |= where
+                merged = set(_indices(several))
                 for _, text, k in held:
                     shared = rows.get(k)
                     if shared is None:
                         shared = rows[k] = self._rows(k)
                     texts = (text,)
                     if several & self._results[k][1]:
-                        out.extend([Match(sid, pid, alone, texts, hits) for i, pid, alone, hits in shared
-                                    if not several >> i & 1])
+                        out.extend([Match(sid, ids[i], made[1], texts, made[0]) for i, made in shared
+                                    if i not in merged])
                     else:  # the usual case: every paper of this line matched through it alone
-                        out.extend([Match(sid, pid, alone, texts, hits) for _, pid, alone, hits in shared])
-                for i in _indices(several):
+                        out.extend([Match(sid, ids[i], made[1], texts, made[0]) for i, made in shared])
+                for i in merged:
                     out.append(self._merged(sid, i, held))
         return out
 
     def _rows(self, k: int) -> list[_Row]:
-        """The hits and lone score of one distinct interest in each paper where it holds."""
+        """(paper index, (hits, lone score)) of one distinct interest in each paper where it holds."""
         program, where = self._results[k]
+        made = self._made
+        if program.positives is not None:  # a plain conjunction: all its leaves give hits
+            key = program.positives[0] if len(program.positives) == 1 else program.positives
+            return [(i, made[i].get(key) or self._make(i, key)) for i in _indices(where)]
+        leaves: dict[int, list[_Leaf]] = {}
+        for leaf, conditions in program.hit_paths:
+            gives = where
+            for item in conditions:
+                gives &= evaluate_bits(item, self._bits)
+            for i in _indices(gives):
+                leaves.setdefault(i, []).append(leaf)
         out = []
         for i in _indices(where):
-            hits, alone = self._hits(program, i)
-            out.append((i, self.papers[i].id, alone, hits))
+            key = tuple(leaves.get(i, ()))
+            if len(key) == 1:
+                key = key[0]  # type: ignore[assignment]
+            out.append((i, made[i].get(key) or self._make(i, key)))
         return out
 
     def _merged(self, sid: int, i: int, held: list[Held]) -> Match:
         """The Match of a paper that several of one subscriber's lines matched."""
         lines = sorted((line, text, k) for line, text, k in held if self._results[k][1] >> i & 1)
         interests = tuple(dict.fromkeys(text for _, text, _ in lines))
-        hits = tuple(sorted({h for _, _, k in lines for h in self._hits(self._results[k][0], i)[0]}, key=hit_order))
+        hits = tuple(sorted({h for _, _, k in lines for h in self._hits(k, i)}, key=hit_order))
         paper = self.papers[i]
         return Match(sid, paper.id, score(hits, len(interests), paper.upvotes), interests, hits)
 
-    def _hits(self, program: Program, i: int) -> tuple[tuple[Hit, ...], float]:
-        """The hits of an interest in paper i, and its score as the only interest."""
-        leaves = program.positives
-        if leaves is None:
-            leaves = leaf_hits(program.tree, self._readings[i].found) or []
-        if len(leaves) == 1:
-            return self._leaf(i, *leaves[0])
-        found: set[Hit] = set()
-        for atom, text in leaves:
-            found.update(self._leaf(i, atom, text)[0])
-        hits = tuple(sorted(found, key=hit_order))
-        return hits, score(hits, 1, self.papers[i].upvotes)
+    def _hits(self, k: int, i: int) -> tuple[Hit, ...]:
+        """The hits of one distinct interest in paper i."""
+        rows = self._rows_made.get(k)
+        if rows is None:
+            rows = self._rows_made[k] = self._rows(k)
+        at = bisect_left(rows, (i,))  # rows are in paper order
+        return rows[at][1][0] if at < len(rows) and rows[at][0] == i else ()
 
-    def _leaf(self, i: int, atom: int, text: str) -> tuple[tuple[Hit, ...], float]:
-        """The hits of one leaf in paper i (in display order), made once, with their lone score."""
-        key = (i, atom, text)
-        cached = self._leaf_cache.get(key)
-        if cached is None:
-            reading = self._readings[i]
+    def _make(self, i: int, key: _Leaf | tuple[_Leaf, ...]) -> _Made:
+        """The hits of one leaf, or of a set of leaves, in paper i (in display order), and their lone score."""
+        reading = self._readings[i]
+        if key and isinstance(key[0], int):
+            atom, text = key  # type: ignore[misc]
             hits = tuple(Hit(text, *reading.span(o)) for o in reading.found[atom])  # type: ignore[arg-type]
-            cached = self._leaf_cache[key] = (hits, score(hits, 1, self.papers[i].upvotes))
-        return cached
+        else:
+            union: set[Hit] = set()
+            for leaf in key:
+                union.update((self._made[i].get(leaf) or self._make(i, leaf))[0])  # type: ignore[arg-type]
+            hits = tuple(sorted(union, key=hit_order))
+        made = self._made[i][key] = (hits, score(hits, 1, self.papers[i].upvotes))
+        return made
 
 
 def _indices(bits: int) -> list[int]:
-    """The positions of the set bits of a bitset, lowest first (cost grows with set bits only)."""
+    """The positions of the set bits of a (non-negative) bitset, lowest first.
+
+    One C-level `find` per set bit on the binary string: cheaper than shifting big ints.
+    """
+    digits = bin(bits)[:1:-1]  # lowest bit first, without the "0b"
     out = []
-    while bits:
-        low = bits & -bits
-        out.append(low.bit_length() - 1)
-        bits ^= low
+    i = digits.find("1")
+    while i >= 0:
+        out.append(i)
+        i = digits.find("1", i + 1)
     return out
 
 
 @contextmanager
-def _no_cyclic_gc() -> Iterator[None]:
+def no_cyclic_gc() -> Iterator[None]:
     """Pause the cyclic garbage collector while many small acyclic objects are made.
 
     With a large index alive, every automatic collection rescans it; pausing avoids that

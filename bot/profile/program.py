@@ -9,12 +9,21 @@ of their triggers occurred in the batch.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from bot.profile.atoms import AtomTable
-from bot.profile.nodes import FIELD_PARTS, And, Field, Node, Not, Or, Phrase, Prefix, Trending
+from bot.profile.nodes import (
+    FIELD_PARTS,
+    And,
+    Field,
+    Node,
+    Not,
+    Or,
+    Phrase,
+    Prefix,
+    Trending,
+)
 
 Tree = tuple[Any, ...]  # ("a", atom, text) | ("&", items) | ("|", items) | ("!", item)
 
@@ -29,6 +38,9 @@ class Program:
     # A plain conjunction (the usual interest) is evaluated without recursion:
     positives: tuple[tuple[int, str], ...] | None
     negatives: tuple[int, ...]
+    # Each leaf outside exclusions with the OR items above it: in a paper where the interest
+    # holds, the leaf gives hits exactly where all those items hold (see `hit_paths`).
+    hit_paths: tuple[tuple[tuple[int, str], tuple[Tree, ...]], ...] = ()
 
 
 def compile_interest(node: Node, table: AtomTable) -> Program:
@@ -37,7 +49,7 @@ def compile_interest(node: Node, table: AtomTable) -> Program:
     tree = _tree(node, table, None, held)
     triggers, _ = _triggers(tree)
     positives, negatives = _conjunction(tree)
-    return Program(tree, frozenset(triggers), tuple(held), positives, negatives)
+    return Program(tree, frozenset(triggers), tuple(held), positives, negatives, tuple(_hit_paths(tree, ())))
 
 
 def release(program: Program, table: AtomTable) -> None:
@@ -122,6 +134,23 @@ def _conjunction(tree: Tree) -> tuple[tuple[tuple[int, str], ...] | None, tuple[
     return tuple(pos), tuple(neg)
 
 
+def _hit_paths(tree: Tree, above: tuple[Tree, ...]) -> list[tuple[tuple[int, str], tuple[Tree, ...]]]:
+    """Each leaf that can give hits, with the OR items on its way down from the root.
+
+    As the reference counts hits: in a satisfied AND every item is satisfied, in a satisfied OR
+    only the items that hold, and nothing under an exclusion. So a leaf gives hits in a matched
+    paper exactly when every OR item above it (and the leaf itself, if it is one) holds there.
+    """
+    kind = tree[0]
+    if kind == "a":
+        return [((tree[1], tree[2]), above)]
+    if kind == "!":
+        return []
+    if kind == "|":
+        return [path for item in tree[1] for path in _hit_paths(item, (*above, item))]
+    return [path for item in tree[1] for path in _hit_paths(item, above)]
+
+
 def evaluate_bits(tree: Tree, bits: list[int]) -> int:
     """The papers (as a bitset) where a tree holds, given each atom's bitset."""
     kind = tree[0]
@@ -140,24 +169,3 @@ def evaluate_bits(tree: Tree, bits: list[int]) -> int:
             result |= evaluate_bits(item, bits)
         return result
     return ~evaluate_bits(tree[1], bits)
-
-
-def leaf_hits(tree: Tree, present: Mapping[int, object]) -> list[tuple[int, str]] | None:
-    """The (atom, text) leaves that give hits in one paper, as the reference evaluator counts them."""
-    kind = tree[0]
-    if kind == "a":
-        return [(tree[1], tree[2])] if tree[1] in present else None
-    if kind == "&":
-        out: list[tuple[int, str]] = []
-        for item in tree[1]:
-            sub = leaf_hits(item, present)
-            if sub is None:
-                return None
-            out.extend(sub)
-        return out
-    if kind == "|":
-        subs = [leaf_hits(item, present) for item in tree[1]]
-        if all(s is None for s in subs):
-            return None
-        return [leaf for s in subs if s is not None for leaf in s]
-    return [] if leaf_hits(tree[1], present) is None else None

@@ -24,7 +24,7 @@ _ASCII_SPAN = re.compile(r"[A-Za-z0-9]+")
 class Segment:
     """One stretch of a part where phrases may run: the title, the abstract, one author, one category."""
 
-    __slots__ = ("part", "offset", "words", "_clean", "_spans")
+    __slots__ = ("_clean", "_spans", "offset", "part", "words")
 
     def __init__(self, part: str, offset: int, words: list[str], clean: str | None,
                  spans: list[tuple[int, int]] | None):
@@ -54,7 +54,7 @@ class Segment:
 class Reading:
     """The atoms found in one paper, with their occurrences."""
 
-    __slots__ = ("segments", "found")
+    __slots__ = ("found", "segments")
 
     def __init__(self, paper: Paper, trending: bool, table: AtomTable):
         self.segments: list[Segment] = []
