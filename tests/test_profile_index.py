@@ -104,12 +104,31 @@ def indexed(index: ProfileIndex, batch: list[Paper], hot: frozenset[str]) -> dic
     return {(m.subscriber_id, m.paper_id): (m.interests, set(m.hits)) for m in index.match(batch, hot)}
 
 
+def compact(index: ProfileIndex, batch: list[Paper], hot: frozenset[str]) -> dict:
+    """(subscriber, paper) -> interests, read from the compact result without making any Match."""
+    sets = index.match_sets(batch, hot)
+    out = {}
+    for sid in sets.subscribers():
+        bits = sets.paper_bits(sid)
+        assert bits, "a listed subscriber matches something"
+        for i, paper in enumerate(batch):
+            if bits >> i & 1:
+                out[(sid, paper.id)] = sets.interests(sid, i)
+            else:
+                assert sets.interests(sid, i) == ()
+        assert sets.papers_of(sid) == [p.id for i, p in enumerate(batch) if bits >> i & 1]
+    assert len(sets) == len(out) and sorted(sets.pairs()) == sorted(out)
+    return out
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(profiles, papers(), st.data())
 def test_index_equals_reference(profile_list, batch, data) -> None:
     hot = frozenset(data.draw(st.sets(st.sampled_from([p.id for p in batch]))))
     index = ProfileIndex.build(profile_list)
-    assert indexed(index, batch, hot) == reference(profile_list, batch, hot)
+    expected = reference(profile_list, batch, hot)
+    assert indexed(index, batch, hot) == expected
+    assert compact(index, batch, hot) == {pair: lines for pair, (lines, _) in expected.items()}
 
 
 @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -126,7 +145,9 @@ def test_updates_equal_a_fresh_build(start, changes, batch) -> None:
             index.replace(sid, lines)
             state[sid] = lines
     final = sorted(state.items())
-    assert indexed(index, batch, frozenset()) == reference(final, batch, frozenset())
+    expected = reference(final, batch, frozenset())
+    assert indexed(index, batch, frozenset()) == expected
+    assert compact(index, batch, frozenset()) == {pair: lines for pair, (lines, _) in expected.items()}
     fresh = ProfileIndex.build(final)
     assert len(index.atoms.ids) == len(fresh.atoms.ids)  # nothing leaks when profiles change
 
@@ -152,6 +173,32 @@ def test_one_match_per_subscriber_and_paper_with_every_interest() -> None:
     assert match.interests == ("rlhf", "ti:reward", "reward model")
     assert [(h.term, h.field) for h in match.hits] == [
         ("reward", "title"), ("model", "title"), ("rlhf", "abstract")]
+
+
+def test_match_sets_say_who_matches_what_before_any_match_is_made() -> None:
+    index = ProfileIndex.build([(1, ["rlhf", "reward"]), (2, ["diffusion"]), (3, ["reward OR diffusion"])])
+    batch = [Paper(id="a", title="RLHF reward models"), Paper(id="b", title="Diffusion"), Paper(id="c", title="Sorting")]
+    sets = index.match_sets(batch)
+    assert sorted(sets.subscribers()) == [1, 2, 3] and len(sets) == 4
+    assert sets.papers_of(1) == ["a"] and sets.papers_of(3) == ["a", "b"] and sets.papers_of(9) == []
+    assert sets.paper_bits(2) == 0b010
+    assert sets.interests(1, 0) == ("rlhf", "reward") and sets.interests(1, 1) == ()
+    assert sorted((m.subscriber_id, m.paper_id, m.interests) for m in sets.matches()) == [
+        (1, "a", ("rlhf", "reward")), (2, "b", ("diffusion",)),
+        (3, "a", ("reward OR diffusion",)), (3, "b", ("reward OR diffusion",))]
+
+
+def test_hits_come_from_the_satisfied_side_of_an_or_only() -> None:
+    index = ProfileIndex.build([(1, ["reward (model OR policy gradient)"])])
+    [match] = index.match([Paper(id="p", title="Reward policy models")])
+    assert [h.term for h in match.hits] == ["reward", "model"]  # `policy` alone does not satisfy its side
+
+
+def test_accented_and_marked_up_text_keeps_spans_into_the_displayed_text() -> None:
+    title = "Sch\\\"olkopf and <i>Sínkhorn</i> models"
+    index = ProfileIndex.build([(1, ["sinkhorn model", "ti:scholkopf"])])
+    [match] = index.match([Paper(id="p", title=title)])
+    assert [title[h.start:h.end] for h in match.hits] == ['Sch\\"olkopf', "Sínkhorn", "models"]
 
 
 def test_trending_is_the_top_n_per_day_among_papers_with_upvotes() -> None:
