@@ -25,8 +25,8 @@ class Document:
     trending: bool
 
 
-def _joined(items: tuple[str, ...]) -> list[tuple[str, int]]:
-    """Each item with its offset in the items joined by SEPARATOR."""
+def joined_with_offsets(items: tuple[str, ...]) -> list[tuple[str, int]]:
+    """Each item with its offset in the items joined by SEPARATOR (as renderers show them)."""
     out, offset = [], 0
     for item in items:
         out.append((item, offset))
@@ -36,8 +36,8 @@ def _joined(items: tuple[str, ...]) -> list[tuple[str, int]]:
 
 def read_paper(paper: Paper, trending: bool = False) -> Document:
     """Tokenise a paper's title, abstract, authors and categories once, for matching."""
-    authors = [[(w, s + off, e + off) for w, s, e in tokenize(name)] for name, off in _joined(paper.authors)]
-    categories = [(cat.casefold(), off, off + len(cat)) for cat, off in _joined(paper.categories)]
+    authors = [[(w, s + off, e + off) for w, s, e in tokenize(name)] for name, off in joined_with_offsets(paper.authors)]
+    categories = [(cat.casefold(), off, off + len(cat)) for cat, off in joined_with_offsets(paper.categories)]
     return Document(
         segments={"title": [tokenize(paper.title)], "abstract": [tokenize(paper.abstract)], "authors": authors},
         categories=categories,

@@ -13,7 +13,7 @@ import re
 
 from bot.models import Paper
 from bot.profile.atoms import AtomTable, Occurrence
-from bot.profile.document import SEPARATOR
+from bot.profile.document import joined_with_offsets
 from bot.profile.words import tokenize, unmarkup
 
 # On ASCII text the words of `tokenize` are runs of letters and digits, folded by lower().
@@ -61,9 +61,9 @@ class Reading:
         self.found: dict[int, list[Occurrence]] = {}
         self._add_text(table, "title", [(paper.title, 0)])
         self._add_text(table, "abstract", [(paper.abstract, 0)])
-        self._add_text(table, "authors", _joined(paper.authors))
+        self._add_text(table, "authors", joined_with_offsets(paper.authors))
         if paper.categories and table.has_categories():
-            for category, offset in _joined(paper.categories):
+            for category, offset in joined_with_offsets(paper.categories):
                 atoms = table.categories(category.casefold())
                 if atoms:
                     seg = self._add(Segment("categories", offset, [category], None, [(0, len(category))]))
@@ -89,12 +89,3 @@ class Reading:
         segment = self.segments[seg]
         spans = segment.spans()
         return segment.part, segment.offset + spans[first][0], segment.offset + spans[last][1]
-
-
-def _joined(items: tuple[str, ...]) -> list[tuple[str, int]]:
-    """Each item with its offset in the items joined by SEPARATOR (as renderers show them)."""
-    out, offset = [], 0
-    for item in items:
-        out.append((item, offset))
-        offset += len(item) + len(SEPARATOR)
-    return out

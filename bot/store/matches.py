@@ -5,36 +5,33 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from bot.models import Hit, Match
 from bot.store.schema import MatchRow
 
+_CHUNK = 500  # ids per IN (...) list: well under every backend's limit on bound parameters
+
 
 def save_matches(session: Session, matches: Iterable[Match], now: datetime) -> int:
-    """Insert the matches not stored yet; returns how many were new."""
-    matches = list(matches)
-    if not matches:
-        return 0
-    subscriber_ids = {m.subscriber_id for m in matches}
-    existing = set(session.execute(
-        select(MatchRow.subscriber_id, MatchRow.paper_id).where(MatchRow.subscriber_id.in_(subscriber_ids))
-    ).all())
-    added = 0
+    """Insert the matches not stored yet, in bulk; returns how many were new."""
+    fresh: dict[tuple[int, str], Match] = {}
     for match in matches:
-        key = (match.subscriber_id, match.paper_id)
-        if key in existing:
-            continue
-        existing.add(key)
-        session.add(MatchRow(
-            subscriber_id=match.subscriber_id, paper_id=match.paper_id, score=match.score,
-            interests=list(match.interests), hits=[[h.term, h.field, h.start, h.end] for h in match.hits],
-            created_at=now,
-        ))
-        added += 1
-    session.flush()
-    return added
+        fresh.setdefault((match.subscriber_id, match.paper_id), match)
+    if not fresh:
+        return 0
+    paper_ids = sorted({paper_id for _, paper_id in fresh})
+    for start in range(0, len(paper_ids), _CHUNK):  # a batch's papers are mostly new: few stored pairs to skip
+        chunk = paper_ids[start:start + _CHUNK]
+        for key in session.execute(select(MatchRow.subscriber_id, MatchRow.paper_id).where(MatchRow.paper_id.in_(chunk))):
+            fresh.pop(tuple(key), None)
+    rows = [{"subscriber_id": m.subscriber_id, "paper_id": m.paper_id, "score": m.score,
+             "interests": list(m.interests), "hits": [[h.term, h.field, h.start, h.end] for h in m.hits],
+             "created_at": now} for m in fresh.values()]
+    for start in range(0, len(rows), _CHUNK * 10):
+        session.execute(insert(MatchRow), rows[start:start + _CHUNK * 10])  # executemany: no ORM object per row
+    return len(rows)
 
 
 def to_match(row: MatchRow) -> Match:
