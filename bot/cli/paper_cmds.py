@@ -62,7 +62,8 @@ def search_cmd(app: App, query: str, since: str | None, limit: int, as_json: boo
     if not found:
         console.print(f"No stored paper matches {query!r}" + (f" since {since}." if since else "."))
         return
-    console.print(f"{len(found)} papers match {query!r}" + (f"; the best {limit}:" if len(found) > limit else ":"))
+    count = "1 paper matches" if len(found) == 1 else f"{len(found)} papers match"
+    console.print(f"{count} {query!r}" + (f"; the best {limit}:" if len(found) > limit else ":"))
     for n, match in enumerate(found[:limit], 1):
         paper = by_id[match.paper_id]
         console.print(Text(f"\n{n}. ").append(_highlighted(paper.title, match, "title", whole=True)))
