@@ -27,7 +27,7 @@ from bot.config import TEMPLATES_DIR
 from bot.digest import paper_url
 
 _JINJA_TAG = re.compile(r"{{.*?}}|{%.*?%}|{#.*?#}", re.DOTALL)
-_CSS_INCLUDE = re.compile(r'{%\s*include\s+"([\w/.-]+\.css)"\s*%}')
+_PARTIAL_INCLUDE = re.compile(r'{%\s*include\s+"(email/_[\w.-]+)"\s*%}')
 _PLACEHOLDER = re.compile(r"PPJINJA(\d+)X|<!--PPJINJA(\d+)-->")
 
 
@@ -94,13 +94,17 @@ class Renderer:
     @cache  # noqa: B019 - one Renderer per process; templates are immutable while it runs
     def template(self, name: str) -> Template:
         if name.startswith("email/") and name.endswith(".html"):
-            source = self._expand_stylesheets((self._templates_dir / name).read_text(encoding="utf-8"))
+            source = self._expand_partials((self._templates_dir / name).read_text(encoding="utf-8"))
             return self.env.from_string(inline_template_source(source))
         return self.env.get_template(name)
 
-    def _expand_stylesheets(self, source: str) -> str:
-        """Put the shared email stylesheet in place before inlining: the inliner must see the rules."""
-        return _CSS_INCLUDE.sub(lambda m: (self._templates_dir / m.group(1)).read_text(encoding="utf-8").rstrip("\n"), source)
+    def _expand_partials(self, source: str) -> str:
+        """Put the shared email parts (`email/_*`: stylesheet, frame) in place: the inliner must see them whole."""
+        def part(match: re.Match[str]) -> str:
+            text = (self._templates_dir / match.group(1)).read_text(encoding="utf-8").rstrip("\n")
+            return self._expand_partials(text)  # a part may hold parts (the frame holds the stylesheet)
+
+        return _PARTIAL_INCLUDE.sub(part, source)
 
     def render(self, name: str, **context: Any) -> str:
         return self.template(name).render(**context)
