@@ -14,12 +14,12 @@ import httpx
 
 from bot import __version__
 from bot.config import Config, require_secret_key
-from bot.delivery import Mailer
-from bot.delivery.folder import FolderMailer
-from bot.fetch import HostPacer, user_agent
-from bot.polling import Poller
-from bot.rendering import Renderer
-from bot.sending import Composer, MailContext, compose_digest
+from bot.channels.email import Mailer
+from bot.channels.email.folder import FolderMailer
+from bot.sources.fetch import HostPacer, user_agent
+from bot.jobs.poll import Poller
+from bot.digest.rendering import Renderer
+from bot.jobs.send import Composer, MailContext, compose_digest
 from bot.store import Database, open_database
 from bot.tokens import Tokens
 
@@ -70,14 +70,14 @@ class App:
         smtp_url = self.config["PAPERPOST_SMTP_URL"]
         mailer: Mailer
         if smtp_url:
-            from bot.delivery.smtp import SmtpMailer
+            from bot.channels.email.smtp import SmtpMailer
 
             mailer = SmtpMailer.from_url(smtp_url, connections=self.config["PAPERPOST_SMTP_CONNECTIONS"],
                                          rate=self.config["PAPERPOST_SMTP_RATE"], timeout=self.config["PAPERPOST_SMTP_TIMEOUT"])
         else:
             mailer = FolderMailer(self.config.outbox_dir)
         if self.config["PAPERPOST_DKIM_KEY_FILE"]:
-            from bot.delivery.signing import DkimKey, SigningMailer
+            from bot.channels.email.dkim import DkimKey, SigningMailer
 
             key = DkimKey.from_settings(self.config["PAPERPOST_DKIM_KEY_FILE"], self.config["PAPERPOST_DKIM_SELECTOR"],
                                         self.config["PAPERPOST_DKIM_DOMAIN"], self.config["PAPERPOST_MAIL_FROM"])

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from bot.highlight import why
-from bot.matching import current_trending
+from bot.digest.highlight import why
+from bot.jobs.match import current_trending
 from bot.models import Match, Paper, Subscriber, SubscriberInput
 from bot.profile import search
-from bot.ranking import rank
+from bot.digest.ranking import rank
 from bot.store import Database, matches, outbox, papers, subscribers
 from bot.tokens import BadToken, Purpose, Tokens
 

@@ -11,22 +11,26 @@ from bot.config import SETTINGS
 REPO = Path(__file__).resolve().parent.parent
 
 # Lower number = lower layer. A module may import only from its own layer or below.
+# The longest matching prefix decides: bot.jobs.worker (wiring) sits above the other jobs.
 LAYERS = [
     ("vocabulary", ("bot.models", "bot.errors", "bot.config")),
-    ("pure core", ("bot.text", "bot.ids", "bot.parsing", "bot.profile", "bot.highlight", "bot.ranking", "bot.digest",
-                   "bot.rendering", "bot.composer", "bot.schedule", "bot.tokens")),
-    ("adapters", ("bot.store", "bot.fetch", "bot.delivery", "bot.lock", "bot.logs")),
-    ("orchestration", ("bot.polling", "bot.matching", "bot.planning", "bot.sending", "bot.health")),
-    ("wiring", ("bot.app", "bot.pipeline", "bot.scheduler", "subscribers")),
+    ("pure core", ("bot.text", "bot.ids", "bot.sources.parsing", "bot.profile", "bot.digest", "bot.tokens",
+                   "bot.channels.email.mime", "bot.channels.outcomes", "subscribers.validation",
+                   "subscribers.importer")),
+    ("adapters", ("bot.store", "bot.sources", "bot.channels", "bot.logs", "bot.jobs.locks", "subscribers.ratelimit")),
+    ("orchestration", ("bot.jobs", "subscribers.service")),
+    ("wiring", ("bot.app", "bot.jobs.worker", "bot.jobs.cycle", "subscribers.web")),
     ("entry points", ("bot.cli", "bot.__main__")),
 ]
 
 
 def layer_of(module: str) -> int | None:
+    best: tuple[int, int] | None = None  # (prefix length, layer)
     for number, (_, prefixes) in enumerate(LAYERS):
-        if any(module == p or module.startswith(p + ".") for p in prefixes):
-            return number
-    return None
+        for prefix in prefixes:
+            if (module == prefix or module.startswith(prefix + ".")) and (best is None or len(prefix) > best[0]):
+                best = (len(prefix), number)
+    return None if best is None else best[1]
 
 
 def project_modules():

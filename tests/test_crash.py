@@ -13,8 +13,8 @@ import pytest
 from mailworld import Clock, add_matches, add_people, make_app
 from smtpserver import SmtpSink
 
-from bot.pipeline import send_step
-from bot.sending import LEASE_SECONDS
+from bot.jobs.cycle import send_step
+from bot.jobs.send import LEASE_SECONDS
 from bot.store import outbox
 
 PEOPLE = 300

@@ -7,9 +7,9 @@ from dataclasses import replace
 from mailworld import Clock, add_matches, add_people, make_app
 from sqlalchemy import event
 
-from bot.digest import assemble_digest
-from bot.planning import plan_digests
-from bot.sending import DigestBatch, compose_digest
+from bot.digest.assembly import assemble_digest
+from bot.jobs.plan import plan_digests
+from bot.jobs.send import DigestBatch, compose_digest
 from bot.store import matches, outbox, papers, subscribers
 
 

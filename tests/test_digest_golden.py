@@ -12,11 +12,11 @@ from datetime import datetime, timezone
 from email import policy
 from pathlib import Path
 
-from bot.composer import build_email
+from bot.channels.email.mime import build_email
 from bot.config import TEMPLATES_DIR
-from bot.digest import DigestLinks, assemble_digest
+from bot.digest.assembly import DigestLinks, assemble_digest
 from bot.models import Hit, Match, Paper, Subscriber
-from bot.rendering import Renderer, inline_css
+from bot.digest.rendering import Renderer, inline_css
 
 GOLDEN = Path(__file__).parent / "golden"
 ABSTRACT = ("Reward models trained from human preferences are the backbone of RLHF, yet they drift when the policy "

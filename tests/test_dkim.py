@@ -13,8 +13,8 @@ from mailworld import Clock, add_matches, add_people, make_app
 from smtpserver import SmtpSink
 
 from bot.errors import ConfigError
-from bot.pipeline import send_step
-from bot.planning import plan_digests
+from bot.jobs.cycle import send_step
+from bot.jobs.plan import plan_digests
 
 COVERED = {"from", "to", "subject", "date", "message-id", "list-id", "list-unsubscribe", "list-unsubscribe-post"}
 

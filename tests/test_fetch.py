@@ -7,8 +7,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.fetch import FetchState, HostPacer, fetch, is_due, next_attempt_after, user_agent
-from bot.parsing import parse_feed
+from bot.sources.fetch import FetchState, HostPacer, fetch, is_due, next_attempt_after, user_agent
+from bot.sources.parsing import parse_feed
 from feedserver import running_server
 
 FIXTURES = Path(__file__).parent / "fixtures"

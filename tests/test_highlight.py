@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.highlight import ELLIPSIS, highlight_spans, snippet, spans_of, why
+from bot.digest.highlight import ELLIPSIS, highlight_spans, snippet, spans_of, why
 from bot.models import Hit, Match, Paper
 from bot.profile import search
 

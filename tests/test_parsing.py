@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.ids import canonical_arxiv_id
-from bot.parsing import detect_kind, expand_shortcut, parse_feed
+from bot.sources.parsing import detect_kind, expand_shortcut, parse_feed
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ATOM = (FIXTURES / "arxiv_rss_atom_new_format.xml").read_bytes()

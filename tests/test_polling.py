@@ -13,10 +13,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.fetch import HostPacer, next_attempt_after, user_agent
-from bot.matching import match_pending
+from bot.sources.fetch import HostPacer, next_attempt_after, user_agent
+from bot.jobs.match import match_pending
 from bot.models import SubscriberInput
-from bot.polling import MAX_CONSECUTIVE_FAILURES, Poller, poll_one, poll_sources
+from bot.jobs.poll import MAX_CONSECUTIVE_FAILURES, Poller, poll_one, poll_sources
 from bot.store import matches, open_database, papers, sources, subscribers
 from bot.store.schema import PaperRow
 from feedserver import running_server

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from bot.models import Hit, Match, Paper
 from bot.profile import ProfileIndex, search
-from bot.ranking import rank, score
+from bot.digest.ranking import rank, score
 
 T = Hit("rlhf", "title", 0, 4)
 A = Hit("rlhf", "abstract", 0, 4)

@@ -10,8 +10,8 @@ import pytest
 from mailworld import Clock, add_matches, add_people, make_app
 
 from bot.models import Subscriber
-from bot.planning import plan_digests
-from bot.schedule import due_period
+from bot.jobs.plan import plan_digests
+from bot.digest.timing import due_period
 from bot.store import outbox
 
 

@@ -6,7 +6,7 @@ import json
 import re
 from pathlib import Path
 
-from bot.parsing import detect_kind, parse_feed
+from bot.sources.parsing import detect_kind, parse_feed
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "seeds"

@@ -13,12 +13,12 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from mailworld import Clock, add_matches, add_people, make_app
 from smtpserver import SmtpSink
 
-from bot.composer import build_email
-from bot.delivery.smtp import RateLimiter, SmtpMailer, SmtpTarget
+from bot.channels.email.mime import build_email
+from bot.channels.email.smtp import RateLimiter, SmtpMailer, SmtpTarget
 from bot.errors import ConfigError, DeliveryError, ServerUnavailable
-from bot.pipeline import send_step
-from bot.planning import plan_digests
-from bot.sending import send_pending
+from bot.jobs.cycle import send_step
+from bot.jobs.plan import plan_digests
+from bot.jobs.send import send_pending
 from bot.store import outbox, subscribers
 
 

@@ -22,12 +22,12 @@ from playwright.sync_api import Page, sync_playwright
 from bot.app import App
 from bot.config import load_config
 from bot.models import Paper
-from bot.pipeline import match_step, send_step
-from bot.planning import plan_digests
+from bot.jobs.cycle import match_step, send_step
+from bot.jobs.plan import plan_digests
 from bot.store import papers, subscribers
 from smtpserver import SmtpSink
-from subscribers.mails import compose_confirm
-from subscribers.server import build_server
+from bot.channels.email.confirm_mail import compose_confirm
+from subscribers.web.server import build_server
 
 pytestmark = pytest.mark.browser
 

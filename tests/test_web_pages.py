@@ -14,12 +14,12 @@ from starlette.testclient import TestClient
 from bot.app import App
 from bot.config import load_config, require_secret_key
 from bot.models import Paper, SubscriberInput
-from bot.pipeline import match_step, send_step
-from bot.planning import plan_digests
+from bot.jobs.cycle import match_step, send_step
+from bot.jobs.plan import plan_digests
 from bot.store import outbox, papers, subscribers
-from subscribers.mails import compose_confirm
+from bot.channels.email.confirm_mail import compose_confirm
 from subscribers.ratelimit import RateLimiter, Rule
-from subscribers.web import Limits, create_app
+from subscribers.web.routes import Limits, create_app
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=timezone.utc)
 PAPER = Paper(id="arxiv:2611.00001", title="Reward models for honest assistants",

@@ -11,8 +11,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from bot.errors import WorkerLockHeld
-from bot.health import health_report
-from bot.lock import FileLock, planner_lock
+from bot.jobs.health import health_report
+from bot.jobs.locks import FileLock, planner_lock
 from bot.logs import log_event, setup_logging
 from bot.store import heartbeats, open_database
 

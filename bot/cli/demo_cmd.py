@@ -9,7 +9,7 @@ from bot.cli.root import cli, console, pass_app
 from bot.cli.source_cmds import print_poll_reports
 from bot.cli.subscriber_cmds import import_subscribers
 from bot.config import SEEDS_DIR
-from bot.pipeline import run_cycle
+from bot.jobs.cycle import run_cycle
 from bot.store import sources
 
 # The seeds are polled like any source: Hugging Face daily-papers JSON read from file:// URLs.

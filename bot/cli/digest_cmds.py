@@ -10,10 +10,10 @@ from rich.progress import MofNCompleteColumn, Progress
 from bot.app import App
 from bot.cli.root import cli, console, emit_json, emit_table, json_option, pass_app
 from bot.errors import PaperpostError
-from bot.pipeline import match_step, send_step
-from bot.planning import plan_digests
-from bot.schedule import due_period
-from bot.sending import preview_digest
+from bot.jobs.cycle import match_step, send_step
+from bot.jobs.plan import plan_digests
+from bot.digest.timing import due_period
+from bot.jobs.send import preview_digest
 from bot.store import outbox, subscribers
 
 

@@ -9,8 +9,8 @@ from rich.text import Text
 
 from bot.app import App
 from bot.cli.root import cli, console, emit_json, emit_table, json_option, parse_date, pass_app
-from bot.digest import paper_url
-from bot.highlight import highlight_spans, snippet, why
+from bot.digest.assembly import paper_url
+from bot.digest.highlight import highlight_spans, snippet, why
 from bot.models import Match, Paper
 from bot.profile import search
 from bot.store import papers
@@ -48,7 +48,7 @@ def papers_cmd(app: App, since: str | None, as_json: bool) -> None:
 @pass_app
 def search_cmd(app: App, query: str, since: str | None, limit: int, as_json: bool) -> None:
     """Run a profile query over the stored papers, best first, with the matched words highlighted."""
-    from bot.matching import current_trending
+    from bot.jobs.match import current_trending
 
     with app.db.session() as session:
         stored = [p for p, _ in papers.list_papers(session, parse_date(since))]

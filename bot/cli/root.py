@@ -14,7 +14,7 @@ from rich.table import Table
 
 from bot.app import App
 from bot.config import load_config
-from subscribers.mails import compose_confirm
+from bot.channels.email.confirm_mail import compose_confirm
 
 # No markup: the text we print carries titles, addresses and errors, never rich tags.
 # Piped output (logs, scripts) gets wide tables instead of rich's 80-column default.

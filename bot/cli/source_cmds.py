@@ -13,8 +13,8 @@ from rich.console import Console
 from bot.app import App
 from bot.cli.root import cli, console, emit_json, emit_table, json_option, pass_app
 from bot.errors import PaperpostError
-from bot.parsing import KINDS, expand_shortcut
-from bot.polling import PollReport, poll_sources, sniff_kind
+from bot.sources.parsing import KINDS, expand_shortcut
+from bot.jobs.poll import PollReport, poll_sources, sniff_kind
 from bot.store import sources
 from bot.store.sources import Source
 

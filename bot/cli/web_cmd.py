@@ -14,7 +14,7 @@ from bot.cli.root import cli, pass_app
 @pass_app
 def web_cmd(app: App, host: str, port: int | None) -> None:
     """Serve the subscription pages (sign up, confirm, manage, unsubscribe) on PORT."""
-    from subscribers.server import build_server  # imported here: uvicorn costs every other command ~0.7 s
+    from subscribers.web.server import build_server  # imported here: uvicorn costs every other command ~0.7 s
 
     app.db  # noqa: B018 - open and migrate the database before the first visitor, not during their request
     build_server(app, host, port or app.config["PORT"]).run()

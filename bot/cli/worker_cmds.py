@@ -21,11 +21,11 @@ import click
 from bot.app import App
 from bot.cli.root import cli, pass_app
 from bot.errors import PaperpostError
-from bot.lock import planner_lock
+from bot.jobs.locks import planner_lock
 from bot.logs import FORMATS, log_event, setup_logging
 
 if TYPE_CHECKING:
-    from bot.scheduler import Worker
+    from bot.jobs.worker import Worker
 
 SHUTDOWN_GRACE = 5.0  # seconds a running job gets to finish or hand back its rows
 
@@ -38,7 +38,7 @@ def running_worker(app: App) -> Iterator[Worker]:
     """Hold the planner lock and run the worker's jobs for the duration of the block."""
     lock = planner_lock(app.config.database_url, app.config.data_dir)
     lock.acquire()  # before touching the database: a second worker stops here, with the holder's pid
-    from bot.scheduler import Worker  # imported here: APScheduler is not needed by the other commands
+    from bot.jobs.worker import Worker  # imported here: APScheduler is not needed by the other commands
 
     worker = Worker(app)
     try:
@@ -92,7 +92,7 @@ def worker_cmd(app: App, log_format: str) -> None:
 @pass_app
 def run_cmd(app: App, log_format: str, host: str, port: int | None) -> None:
     """The web pages and the worker in one process: the single-machine default."""
-    from subscribers.server import build_server  # the CLI is the one place that wires bot and subscribers
+    from subscribers.web.server import build_server  # the CLI is the one place that wires bot and subscribers
 
     setup_logging(log_format)
     with stop_signals() as stop, running_worker(app) as worker:

@@ -17,7 +17,7 @@ from bot.models import Hit, Match, Paper
 from bot.profile.program import Program, evaluate_bits
 from bot.profile.reading import Reading
 from bot.profile.reference import hit_order
-from bot.ranking import score
+from bot.digest.ranking import score
 
 Held = tuple[int, str, int]  # interest line number, its text, index of its (program, papers) result
 _Leaf = tuple[int, str]  # atom, the term as written

@@ -8,7 +8,7 @@ from typing import AbstractSet
 from bot.models import Match, Paper
 from bot.profile.grammar import parse_interest
 from bot.profile.index import ProfileIndex
-from bot.ranking import rank
+from bot.digest.ranking import rank
 
 
 def search(query: str, papers: Sequence[Paper], trending: AbstractSet[str] = frozenset()) -> list[Match]:

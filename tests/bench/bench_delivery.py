@@ -25,10 +25,10 @@ from mailworld import Clock, add_matches, add_people, make_app
 from smtpserver import SmtpSink
 
 from bot.config import TEMPLATES_DIR
-from bot.pipeline import send_step
-from bot.planning import plan_digests
-from bot.rendering import inline_css
-from bot.sending import load_digest
+from bot.jobs.cycle import send_step
+from bot.jobs.plan import plan_digests
+from bot.digest.rendering import inline_css
+from bot.jobs.send import load_digest
 from bot.store import outbox
 
 

@@ -24,7 +24,7 @@ from jinja2 import (
 )
 
 from bot.config import TEMPLATES_DIR
-from bot.digest import paper_url
+from bot.digest.assembly import paper_url
 
 _JINJA_TAG = re.compile(r"{{.*?}}|{%.*?%}|{#.*?#}", re.DOTALL)
 _PARTIAL_INCLUDE = re.compile(r'{%\s*include\s+"(email/_[\w.-]+)"\s*%}')

@@ -19,12 +19,12 @@ from starlette.types import Receive, Scope, Send
 
 from bot.app import App
 from bot.config import TEMPLATES_DIR, require_secret_key
-from subscribers import account, signup
-from subscribers.csrf import Csrf
-from subscribers.middleware import BodyLimit, SecurityHeaders
-from subscribers.pages import Pages
+from subscribers.web import account_pages as account, signup_pages as signup
+from subscribers.web.csrf import Csrf
+from subscribers.web.middleware import BodyLimit, SecurityHeaders
+from subscribers.web.templating import Pages
 from subscribers.ratelimit import RateLimiter
-from subscribers.website import Limits, Site
+from subscribers.web.site import Limits, Site
 
 STATIC_DIR = TEMPLATES_DIR / "pages" / "static"
 

@@ -6,7 +6,7 @@ import os
 import re
 from pathlib import Path
 
-from bot.composer import Envelope
+from bot.channels.email.mime import Envelope
 from bot.errors import DeliveryError
 
 

@@ -16,8 +16,8 @@ from bot.app import App
 from bot.models import Subscriber
 from bot.tokens import BadToken, Purpose
 from subscribers import service
-from subscribers.csrf import COOKIE, FIELD, Csrf
-from subscribers.pages import Pages
+from subscribers.web.csrf import COOKIE, FIELD, Csrf
+from subscribers.web.templating import Pages
 from subscribers.ratelimit import RateLimiter, Rule
 
 T = TypeVar("T")

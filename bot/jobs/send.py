@@ -20,12 +20,12 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from bot.composer import Envelope
+from bot.channels.email.mime import Envelope
 from bot.config import Config
-from bot.delivery import Mailer
+from bot.channels.email import Mailer
 from bot.errors import DeliveryError, ServerUnavailable
-from bot.planning import drop_stale_digests
-from bot.sending.digests import (
+from bot.jobs.plan import drop_stale_digests
+from bot.channels.email.digest_mail import (
     BatchComposer,
     Composer,
     DigestBatch,

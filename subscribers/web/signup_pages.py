@@ -6,8 +6,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from subscribers import service
-from subscribers.forms import HONEYPOT, WEEKDAY_NAMES, Checked, ProfileForm, check_form, interest_errors, time_zones
-from subscribers.website import Site
+from subscribers.web.forms import HONEYPOT, WEEKDAY_NAMES, Checked, ProfileForm, check_form, interest_errors, time_zones
+from subscribers.web.site import Site
 
 
 def form_context(checked: Checked | None, form: ProfileForm, preview: service.Preview | None = None,

@@ -7,7 +7,7 @@ from typing import Any
 
 from bot.ids import find_arxiv_id
 from bot.models import Paper, ParseResult
-from bot.parsing.common import arxiv_links, parse_iso_datetime
+from bot.sources.parsing.common import arxiv_links, parse_iso_datetime
 from bot.text import clean_text
 
 __all__ = ["parse_hf_daily"]

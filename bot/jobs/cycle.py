@@ -6,10 +6,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from bot.app import App
-from bot.matching import MatchReport, match_pending
-from bot.planning import PlanReport, plan_digests
-from bot.polling import PollReport, poll_sources
-from bot.sending import SendReport, send_pending
+from bot.jobs.match import MatchReport, match_pending
+from bot.jobs.plan import PlanReport, plan_digests
+from bot.jobs.poll import PollReport, poll_sources
+from bot.jobs.send import SendReport, send_pending
 from bot.store.outbox import OutboxItem
 from bot.store.sources import Source
 

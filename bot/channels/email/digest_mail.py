@@ -15,11 +15,11 @@ from typing import Protocol
 
 from sqlalchemy.orm import Session
 
-from bot.composer import Envelope, build_email
+from bot.channels.email.mime import Envelope, build_email
 from bot.config import Config
-from bot.digest import Digest, DigestLinks, assemble_digest
+from bot.digest.assembly import Digest, DigestLinks, assemble_digest
 from bot.models import Match, Paper, Subscriber
-from bot.rendering import Renderer
+from bot.digest.rendering import Renderer
 from bot.store import matches, papers, subscribers
 from bot.store.outbox import OutboxItem
 from bot.tokens import Tokens

@@ -16,8 +16,8 @@ from pathlib import Path
 import dkim
 from dkim.crypto import UnparsableKeyError, parse_pem_private_key
 
-from bot.composer import Envelope
-from bot.delivery import Mailer
+from bot.channels.email.mime import Envelope
+from bot.channels.email import Mailer
 from bot.errors import ConfigError, DeliveryError
 
 SIGNED_HEADERS = (b"From", b"To", b"Subject", b"Date", b"Message-ID", b"List-Id", b"List-Unsubscribe",

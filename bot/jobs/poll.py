@@ -17,8 +17,8 @@ import httpx
 from sqlalchemy.orm import Session
 
 from bot.errors import FetchError
-from bot.fetch import FetchOutcome, FetchState, HostPacer, fetch, is_due, next_attempt_after
-from bot.parsing import detect_kind, parse_feed
+from bot.sources.fetch import FetchOutcome, FetchState, HostPacer, fetch, is_due, next_attempt_after
+from bot.sources.parsing import detect_kind, parse_feed
 from bot.store import Database, papers, sources
 from bot.store.sources import Source
 

@@ -10,7 +10,7 @@ import feedparser
 
 from bot.ids import find_arxiv_id, find_doi, stable_id
 from bot.models import Paper, ParseResult
-from bot.parsing.common import arxiv_links, entry_date, papers_from_feed
+from bot.sources.parsing.common import arxiv_links, entry_date, papers_from_feed
 from bot.text import clean_text, split_authors
 
 __all__ = ["parse_generic_feed"]

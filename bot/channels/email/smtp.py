@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from bot.composer import Envelope
+from bot.channels.email.mime import Envelope
 from bot.errors import ConfigError, DeliveryError, ServerUnavailable
 
 Security = Literal["plain", "starttls", "tls"]

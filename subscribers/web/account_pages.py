@@ -5,14 +5,14 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from bot.health import health_report
+from bot.jobs.health import health_report
 from bot.models import Subscriber
-from bot.sending import load_digest, preview_digest
+from bot.jobs.send import load_digest, preview_digest
 from bot.store import outbox
 from subscribers import service
-from subscribers.forms import ProfileForm, check_form
-from subscribers.signup import form_context, run_preview
-from subscribers.website import Site
+from subscribers.web.forms import ProfileForm, check_form
+from subscribers.web.signup_pages import form_context, run_preview
+from subscribers.web.site import Site
 
 NOTICES = {"saved": "Your changes are saved.", "paused": "Paused: no digests until you resume.",
            "resumed": "Resumed: your next digest comes at your usual time."}

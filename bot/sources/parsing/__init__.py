@@ -7,10 +7,10 @@ from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from bot.models import ParseResult
-from bot.parsing.arxiv_api import parse_arxiv_api
-from bot.parsing.arxiv_feed import parse_arxiv_feed
-from bot.parsing.generic_feed import parse_generic_feed
-from bot.parsing.hf_daily import parse_hf_daily
+from bot.sources.parsing.arxiv_api import parse_arxiv_api
+from bot.sources.parsing.arxiv_feed import parse_arxiv_feed
+from bot.sources.parsing.generic_feed import parse_generic_feed
+from bot.sources.parsing.hf_daily import parse_hf_daily
 
 __all__ = ["KINDS", "parse_feed", "detect_kind", "expand_shortcut"]
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from bot.composer import Envelope, build_email
-from bot.sending import MailContext
+from bot.channels.email.mime import Envelope, build_email
+from bot.channels.email.digest_mail import MailContext
 from bot.store import subscribers
 from bot.store.outbox import OutboxItem
 from bot.tokens import CONFIRM_MAX_AGE

@@ -7,9 +7,9 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from bot.highlight import highlight_spans, snippet, why
+from bot.digest.highlight import highlight_spans, snippet, why
 from bot.models import Match, Paper, Subscriber
-from bot.ranking import rank
+from bot.digest.ranking import rank
 
 Segments = tuple[tuple[str, bool], ...]
 MAX_AUTHORS = 4

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from bot.schedule import due_period
+from bot.digest.timing import due_period
 from bot.store import Database, matches, outbox, subscribers
 
 STALE_AFTER = timedelta(hours=36)

@@ -41,9 +41,9 @@ from sqlalchemy.engine import make_url
 from bot.app import App
 from bot.config import Config
 from bot.logs import log_event
-from bot.pipeline import match_step, send_step
-from bot.planning import plan_digests
-from bot.polling import PollReport, poll_one
+from bot.jobs.cycle import match_step, send_step
+from bot.jobs.plan import plan_digests
+from bot.jobs.poll import PollReport, poll_one
 from bot.store import heartbeats, outbox, sources
 from bot.store.outbox import OutboxItem
 

@@ -8,9 +8,9 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 
-from bot.rendering import Renderer
-from subscribers.csrf import COOKIE, Csrf
-from subscribers.middleware import SECURITY_HEADERS
+from bot.digest.rendering import Renderer
+from subscribers.web.csrf import COOKIE, Csrf
+from subscribers.web.middleware import SECURITY_HEADERS
 
 log = logging.getLogger("paperpost.web")
 

@@ -2,7 +2,7 @@
 
 from typing import Protocol
 
-from bot.composer import Envelope
+from bot.channels.email.mime import Envelope
 
 
 class Mailer(Protocol):

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import uvicorn
 
 from bot.app import App
-from subscribers.web import create_app
+from subscribers.web.routes import create_app
 
 
 def build_server(app: App, host: str, port: int, *, wake_sender: Callable[[], None] | None = None,

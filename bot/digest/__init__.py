@@ -1,0 +1,1 @@
+"""What a reader gets: digest assembly, ranking, highlighting, send times and rendering (pure)."""
