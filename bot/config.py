@@ -65,6 +65,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PAPERPOST_TRENDING_TOP", "10", "`is:trending` means the top N most upvoted papers of a day.", _positive_int),
     Setting("PAPERPOST_POLL_INTERVAL", "900", "Seconds between polls of a source (a source may set its own).", _positive_int),
     Setting("PAPERPOST_PLAN_INTERVAL", "300", "Seconds between runs of the digest planner.", _positive_int),
+    Setting("PAPERPOST_SEND_INTERVAL", "60", "Seconds between a sender's looks at the outbox when nothing wakes it (PostgreSQL wakes it at once).", _positive_int),
+    Setting("PAPERPOST_RETENTION_DAYS", "90", "Delivered messages, their matches and papers no one needs are pruned after this many days (never queued mail).", _positive_int),
     Setting("PAPERPOST_TELEGRAM_TOKEN", "", "Telegram bot token (Telegram alerts are off when unset)."),
     Setting("PAPERPOST_TELEGRAM_API_URL", "https://api.telegram.org/bot", "Telegram Bot API base URL (python-telegram-bot `base_url`)."),
     Setting("PORT", "8000", "Port of the web pages (`paperpost web`, `paperpost run`).", _positive_int),

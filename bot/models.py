@@ -67,10 +67,14 @@ class Match:
 
 @dataclass(frozen=True)
 class Subscriber:
-    """A subscriber as the pipeline and the pages see them."""
+    """A person as the pipeline and the pages see them: an email, a Telegram chat, or both.
+
+    `status` is the subscription (pending, active, paused, unsubscribed); each channel is
+    also on or off on its own (`email_state`, `telegram_state`), with the reason it went off.
+    """
 
     id: int
-    email: str
+    email: str | None
     status: str  # pending, active, paused, unsubscribed
     interests: tuple[str, ...]
     frequency: str = "daily"  # daily, weekly
@@ -79,13 +83,31 @@ class Subscriber:
     weekday: int = 0  # weekly digests: 0 = Monday
     telegram_chat_id: str | None = None
     send_empty: bool = False
+    email_state: str = "on"  # on, off
+    email_reason: str | None = None
+    telegram_state: str = "on"  # on, off
+    telegram_reason: str | None = None
+    token_secret: str = ""  # bound into signed links; replaced when the person's data is deleted
+
+    @property
+    def label(self) -> str:
+        """How commands and logs name this person: the email, else `tg:CHAT_ID`."""
+        return self.email or (f"tg:{self.telegram_chat_id}" if self.telegram_chat_id else f"#{self.id}")
+
+    @property
+    def email_on(self) -> bool:
+        return self.email is not None and self.email_state == "on"
+
+    @property
+    def telegram_on(self) -> bool:
+        return self.telegram_chat_id is not None and self.telegram_state == "on"
 
 
 @dataclass(frozen=True)
 class SubscriberInput:
-    """What an operator or a form gives to create or update a subscriber."""
+    """What an operator or a form gives to create or update a subscriber (an email, a chat, or both)."""
 
-    email: str
+    email: str | None
     interests: tuple[str, ...]
     frequency: str = "daily"
     hour: int = 7

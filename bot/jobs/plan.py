@@ -37,6 +37,7 @@ def plan_digests(db: Database, now: datetime, *, ignore_hour: bool = False, only
             people = [one] if one is not None and one.status == "active" else []
         else:
             people = subscribers.list_subscribers(session, status="active")
+        people = [p for p in people if p.email_on]  # the email digest; a bouncing address gets none
         due: list[tuple[int, str]] = []
         waiting = matches.unsent_match_ids_by_subscriber(session, [p.id for p in people])
         for person in people:

@@ -8,13 +8,59 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Engine, create_engine, event
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot import __version__
 from bot.errors import ConfigError
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+MIGRATION_LOCK_KEY = 0x70707570677261  # "ppupgra": one upgrader at a time on a PostgreSQL database
+
+
+def _alembic_config(connection: Connection) -> AlembicConfig:
+    alembic_cfg = AlembicConfig()
+    alembic_cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    alembic_cfg.attributes["connection"] = connection
+    return alembic_cfg
+
+
+def _script_directory() -> ScriptDirectory:
+    alembic_cfg = AlembicConfig()
+    alembic_cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return ScriptDirectory.from_config(alembic_cfg)
+
+
+def _run_migrations(connection: Connection) -> None:
+    command.upgrade(_alembic_config(connection), "head")
+
+
+def _upgrade_sqlite(connection: Connection) -> None:
+    """The SQLite upgrade: the driver's implicit transactions off, so that DDL and data share one transaction."""
+    raw = connection.connection.dbapi_connection
+    saved = raw.isolation_level  # type: ignore[union-attr]
+    raw.isolation_level = None  # type: ignore[union-attr]
+    try:
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")  # only outside a transaction does SQLite take it
+        connection.commit()
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        try:
+            _run_migrations(connection)
+            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+            if broken:
+                raise ConfigError(f"The upgrade would leave {len(broken)} rows pointing at missing rows "
+                                  f"(first: {tuple(broken[0])}); nothing was changed. Report this with the database.")
+            connection.commit()
+        except BaseException:
+            connection.rollback()
+            raise
+    finally:
+        connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+        connection.commit()
+        raw.isolation_level = saved  # type: ignore[union-attr]
 
 
 class Database:
@@ -35,12 +81,32 @@ class Database:
         return self.engine.dialect.name == "sqlite"
 
     def upgrade(self) -> None:
-        """Apply every pending migration (idempotent)."""
-        with self.engine.begin() as connection:
-            alembic_cfg = AlembicConfig()
-            alembic_cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-            alembic_cfg.attributes["connection"] = connection
-            command.upgrade(alembic_cfg, "head")
+        """Apply every pending migration (idempotent), one process at a time, all or nothing.
+
+        PostgreSQL: one transaction under an advisory lock. SQLite: one `BEGIN IMMEDIATE`
+        transaction (the write lock keeps a second upgrader waiting) with foreign keys off, because
+        rebuilding a parent table with them on cascades its deletes into the child tables; it ends
+        with `PRAGMA foreign_key_check`, and any violation rolls the whole upgrade back.
+        """
+        with self.engine.connect() as connection:
+            if self.is_sqlite:
+                _upgrade_sqlite(connection)
+            else:
+                with connection.begin():
+                    connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+                    _run_migrations(connection)
+
+    def check_schema(self) -> None:
+        """Refuse a database whose schema is newer than this release knows (ConfigError with what to do)."""
+        known = {script.revision for script in _script_directory().walk_revisions()}
+        with self.engine.connect() as connection:
+            current = set(MigrationContext.configure(connection).get_current_heads())
+        unknown = current - known
+        if unknown:
+            raise ConfigError(
+                f"The database at {self.url!r} has schema revision {', '.join(sorted(unknown))}, newer than this "
+                f"paperpost ({__version__}) knows; upgrade paperpost to the release that wrote it, "
+                "or point DATABASE_URL at another database.")
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -73,6 +139,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
 def open_database(url: str, *, upgrade: bool = True) -> Database:
     """Open the database and bring its schema up to date (migrations also run on start)."""
     database = Database(url)
+    database.check_schema()
     if upgrade:
         try:
             database.upgrade()

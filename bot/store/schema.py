@@ -83,13 +83,20 @@ class SubscriberRow(Base):
     __tablename__ = "subscribers"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    email: Mapped[str] = mapped_column(String(320), unique=True)
+    email: Mapped[str | None] = mapped_column(String(320), unique=True, nullable=True)  # a person has an email,
+    telegram_chat_id: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)  # a chat, or both
     status: Mapped[str] = mapped_column(String(20), default="pending")  # pending, active, paused, unsubscribed
+    # Each channel on or off on its own, with the reason it went off (a bouncing address stops email only).
+    email_state: Mapped[str] = mapped_column(String(20), default="on", server_default="on")  # on, off
+    email_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    telegram_state: Mapped[str] = mapped_column(String(20), default="on", server_default="on")  # on, off
+    telegram_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Bound into every signed link; a new secret (data deleted) ends every link minted before.
+    token_secret: Mapped[str | None] = mapped_column(String(64), nullable=True)
     frequency: Mapped[str] = mapped_column(String(10), default="daily")  # daily, weekly
     weekday: Mapped[int] = mapped_column(Integer, default=0)  # weekly digests: 0 = Monday
     hour: Mapped[int] = mapped_column(Integer, default=7)
     tz: Mapped[str] = mapped_column(String(64), default="UTC")
-    telegram_chat_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     send_empty: Mapped[bool] = mapped_column(Boolean, default=False)  # "nothing today" mails
     bounces: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -125,7 +132,18 @@ class MatchRow(Base):
     interests: Mapped[list[str]] = mapped_column(JSON)
     hits: Mapped[list[list[Any]]] = mapped_column(JSON)  # [term, field, start, end]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Superseded by match_deliveries (a match can travel on several channels); kept one release for a safe upgrade.
     outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id", ondelete="SET NULL"), nullable=True, index=True)
+
+
+class MatchDeliveryRow(Base):
+    """Which message carries a match on a channel: at most one per (match, channel)."""
+
+    __tablename__ = "match_deliveries"
+
+    match_id: Mapped[int] = mapped_column(ForeignKey("matches.id", ondelete="CASCADE"), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20), primary_key=True)
+    outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox.id", ondelete="CASCADE"), index=True)
 
 
 class OutboxRow(Base):
@@ -145,6 +163,7 @@ class OutboxRow(Base):
     state: Mapped[str] = mapped_column(String(20), default="queued")  # queued, sending, sent, failed, dropped
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    owner_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)  # workers.id of the claimer
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -165,3 +184,45 @@ class WorkerHeartbeatRow(Base):
     last_started: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_finished: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class WorkerRow(Base):
+    """One row per process that claims work (a worker, `paperpost digest`); its liveness is a lock, not this row."""
+
+    __tablename__ = "workers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    roles: Mapped[str] = mapped_column(String(100))  # comma-separated: poll, plan, send (planner: holds the planner lock)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)  # null: not known dead
+
+
+class PacingRow(Base):
+    """A send rate shared by every sender process on the database: the next free slot per channel."""
+
+    __tablename__ = "pacing"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)  # e.g. "email", "telegram", "telegram:CHAT"
+    next_slot: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class RateHitRow(Base):
+    """Sign-up rate limits shared by every web process: hits per key in fixed windows."""
+
+    __tablename__ = "rate_hits"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class PaperTombstoneRow(Base):
+    """The id of a pruned paper: a later version of it is known, never new (no alert months later)."""
+
+    __tablename__ = "paper_tombstones"
+
+    id: Mapped[str] = mapped_column(String(300), primary_key=True)
+    pruned_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Literal
@@ -20,6 +21,9 @@ def to_subscriber(row: SubscriberRow) -> Subscriber:
         id=row.id, email=row.email, status=row.status, interests=tuple(i.text for i in row.interests),
         frequency=row.frequency, hour=row.hour, tz=row.tz, weekday=row.weekday,
         telegram_chat_id=row.telegram_chat_id, send_empty=row.send_empty,
+        email_state=row.email_state or "on", email_reason=row.email_reason,
+        telegram_state=row.telegram_state or "on", telegram_reason=row.telegram_reason,
+        token_secret=row.token_secret or "",
     )
 
 
@@ -46,8 +50,8 @@ def save_subscriber(session: Session, data: SubscriberInput, status: str, now: d
     """Create the subscriber or bring an existing one in line with `data` (idempotent)."""
     row = find_row(session, data.email)
     if row is None:
-        row = SubscriberRow(email=normalise_email(data.email), status=status, created_at=now,
-                            confirmed_at=now if status == "active" else None)
+        row = SubscriberRow(email=normalise_email(data.email) if data.email else None, status=status, created_at=now,
+                            confirmed_at=now if status == "active" else None, token_secret=secrets.token_hex(16))
         session.add(row)
         outcome: Outcome = "created"
     else:
@@ -167,13 +171,29 @@ def set_telegram_chat(session: Session, subscriber_id: int, chat_id: str | None)
 
 
 def record_bounce(session: Session, subscriber_id: int, limit: int) -> Subscriber | None:
-    """Count a permanent delivery failure; at `limit` in a row an active address becomes "bouncing" (no more mail)."""
+    """Count a permanent delivery failure; at `limit` in a row the email channel goes off (Telegram stays on)."""
     row = session.get(SubscriberRow, subscriber_id)
     if row is None:
         return None
     row.bounces = (row.bounces or 0) + 1
-    if row.bounces >= limit and row.status == "active":
-        row.status = "bouncing"
+    if row.bounces >= limit and row.email_state == "on":
+        row.email_state = "off"
+        row.email_reason = f"bouncing: {row.bounces} permanent delivery failures in a row"
+    return to_subscriber(row)
+
+
+def set_channel_state(session: Session, subscriber_id: int, channel: str, on: bool,
+                      reason: str | None = None) -> Subscriber | None:
+    """Turn one channel (email, telegram) on or off for a subscriber, with the reason it went off."""
+    row = session.get(SubscriberRow, subscriber_id)
+    if row is None:
+        return None
+    if channel not in ("email", "telegram"):
+        raise ValueError(f"unknown channel {channel!r}")
+    setattr(row, f"{channel}_state", "on" if on else "off")
+    setattr(row, f"{channel}_reason", None if on else reason)
+    if channel == "email" and on:
+        row.bounces = 0
     return to_subscriber(row)
 
 

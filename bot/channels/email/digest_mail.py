@@ -104,8 +104,8 @@ class DigestBatch:
     def compose(self, item: OutboxItem, ctx: MailContext) -> Envelope | None:
         """The digest email for `item` (pure), or None when it must not be sent any more."""
         person = self.people.get(item.subscriber_id)
-        if person is None or person.status != "active":
-            return None  # left or paused since the digest was planned
+        if person is None or person.status != "active" or not person.email_on:
+            return None  # left, paused or the address went off since the digest was planned
         digest = self.digest(item, ctx)
         if digest is None or (not digest.items and not person.send_empty):
             return None
