@@ -17,7 +17,7 @@ LAYERS = [
     ("pure core", ("bot.text", "bot.ids", "bot.sources.parsing", "bot.profile", "bot.digest", "bot.tokens",
                    "bot.channels.email.mime", "bot.channels.outcomes", "subscribers.validation",
                    "subscribers.importer")),
-    ("adapters", ("bot.store", "bot.sources", "bot.channels", "bot.logs", "bot.jobs.locks", "subscribers.ratelimit")),
+    ("adapters", ("bot.store", "bot.sources", "bot.channels", "bot.logs", "bot.jobs.locks", "bot.jobs.liveness", "subscribers.ratelimit")),
     ("orchestration", ("bot.jobs", "subscribers.service")),
     ("wiring", ("bot.app", "bot.jobs.worker", "bot.jobs.cycle", "subscribers.web")),
     ("entry points", ("bot.cli", "bot.__main__")),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from bot.channels.email.mime import Envelope, build_email
-from bot.channels.email.digest_mail import MailContext
+from bot.channels.context import MailContext
 from bot.store import subscribers
 from bot.store.outbox import OutboxItem
 from bot.tokens import CONFIRM_MAX_AGE

@@ -22,20 +22,7 @@ from bot.models import Match, Paper, Subscriber
 from bot.digest.rendering import Renderer
 from bot.store import matches, papers, subscribers
 from bot.store.outbox import OutboxItem
-from bot.tokens import Tokens
-
-
-@dataclass(frozen=True)
-class MailContext:
-    """What composing a message needs: settings, templates, link signing, the clock."""
-
-    config: Config
-    renderer: Renderer
-    tokens: Tokens
-    clock: Callable[[], datetime]
-
-    def link(self, purpose: str, subscriber_id: int, email: str) -> str:
-        return f"{self.config.base_url}/{purpose}/{self.tokens.make(purpose, subscriber_id, email)}"  # type: ignore[arg-type]
+from bot.channels.context import MailContext, digest_links, list_headers
 
 
 # A composer turns a claimed row into an Envelope, or None when the row must not be sent any more.
@@ -50,22 +37,6 @@ class BatchComposer(Protocol):
     def __call__(self, session: Session, item: OutboxItem, ctx: MailContext) -> Envelope | None: ...
 
     def prepare(self, session: Session, items: list[OutboxItem], ctx: MailContext) -> RowComposer: ...
-
-
-def digest_links(ctx: MailContext, subscriber_id: int, email: str) -> DigestLinks:
-    return DigestLinks(manage=ctx.link("manage", subscriber_id, email),
-                       unsubscribe=ctx.link("unsubscribe", subscriber_id, email),
-                       view=ctx.link("digest", subscriber_id, email))
-
-
-def list_headers(ctx: MailContext, unsubscribe_url: str) -> dict[str, str]:
-    """List-Id and one-click unsubscribe headers (RFC 2369, RFC 8058)."""
-    domain = ctx.config["PAPERPOST_MAIL_FROM"].rpartition("@")[2].strip("> ") or "paperpost.localhost"
-    targets = [f"<{unsubscribe_url}>"]
-    if ctx.config["PAPERPOST_UNSUBSCRIBE_MAILTO"]:
-        targets.append(f"<mailto:{ctx.config['PAPERPOST_UNSUBSCRIBE_MAILTO']}?subject=unsubscribe>")
-    return {"List-Id": f"paperpost digests <digest.{domain}>", "List-Unsubscribe": ", ".join(targets),
-            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
 
 
 def _assemble(person: Subscriber, carried: list[Match], found: dict[str, Paper], period: str,
