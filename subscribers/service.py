@@ -160,7 +160,11 @@ def link_telegram(db: Database, code: str, chat_id: str, now: datetime) -> Subsc
 
 
 class UnknownLink(BadToken):
-    """A well-signed link whose subscriber is gone, or whose secret (or, for v1 links, address) changed since."""
+    """A well-signed link that is no one's now: its subscriber is gone, or their secret (v1: address) changed."""
+
+
+class PersonGone(UnknownLink):
+    """A well-signed link whose subscriber no longer exists (their data was deleted)."""
 
 
 def resolve(db: Database, tokens: Tokens, purpose: Purpose, token: str) -> Subscriber:
@@ -172,7 +176,9 @@ def resolve(db: Database, tokens: Tokens, purpose: Purpose, token: str) -> Subsc
     claim = tokens.read(purpose, token)
     with db.session() as session:
         person = subscribers.get_subscriber(session, claim.subscriber_id)
-    if person is None or not Tokens.belongs_to(claim, person):
+    if person is None:
+        raise PersonGone("This link is not valid any more.")
+    if not Tokens.belongs_to(claim, person):
         raise UnknownLink("This link is not valid any more.")
     return person
 
