@@ -242,3 +242,13 @@ def test_two_apps_agree_on_links(env, monkeypatch):
     finally:
         worker.close()
         web.close()
+
+
+def test_linking_a_chat_that_is_someone_elses_changes_nothing_and_keeps_the_code(app: App):
+    ada, other = add(app), add(app, email=None, chat="300")
+    code = service.new_telegram_code(app.db, ada.id, NOW)
+    with pytest.raises(subscribers.IdentityTaken, match="already belongs"):
+        service.link_telegram(app.db, code, "300", NOW)
+    assert current(app, ada.id).telegram_chat_id is None  # type: ignore[union-attr]
+    assert current(app, other.id).telegram_chat_id == "300"  # type: ignore[union-attr]
+    assert service.link_telegram(app.db, code, "301", NOW).telegram_chat_id == "301"  # type: ignore[union-attr]

@@ -70,7 +70,7 @@ def add_cmd(app: App, identifier: str, interests: str, frequency: str, weekday: 
     try:
         data = validate_subscriber(RawSubscriber(email, split_interests(interests), frequency, hour, tz, weekday, chat))
     except InvalidSubscriber as exc:
-        raise PaperpostError(f"Cannot add {identifier}: {exc}.") from exc
+        raise PaperpostError(f"Cannot add {identifier!r}: {exc}.") from exc
     with app.db.session() as session:
         person, outcome = subscribers.save_subscriber(session, data, "active", app.clock())
     console.print(f"{outcome} {person.label} ({person.status}; {channel_summary(person)}) "
