@@ -18,6 +18,29 @@ def paperpost(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[st
                           capture_output=True, text=True, timeout=120)
 
 
+class Ran:
+    def __init__(self, returncode: int, stdout: str, stderr: str):
+        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
+
+
+def in_process(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch | None = None):  # type: ignore[no-untyped-def]
+    """`paperpost ARGS` through the command's own main() in this process: exit code, stdout, stderr."""
+    from bot.cli import main
+
+    def run(env: dict[str, str], *args: str) -> Ran:
+        if monkeypatch is not None:
+            for name, value in env.items():
+                monkeypatch.setenv(name, value)
+        try:
+            main(list(args))
+            code = 0
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+        out, err = capsys.readouterr()
+        return Ran(code, out, err)
+    return run
+
+
 def json_lines(text: str) -> list[dict]:
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 
@@ -93,7 +116,8 @@ def test_subscribers_add_then_import_is_idempotent(env, tmp_path):
     assert [(p["email"], p["status"], p["interests"]) for p in people] == [("ada@example.org", "active", ["reward model"])]
 
 
-def test_commands_name_a_person_by_email_chat_or_id(env):
+def test_commands_name_a_person_by_email_chat_or_id(env, capsys):
+    paperpost = in_process(capsys)  # the same main() as the command, without a process start per call
     assert paperpost(env, "subscribers", "add", "Ada@example.org", "--interests", "x", "--telegram", "111").returncode == 0
     chat_only = paperpost(env, "subscribers", "add", "tg:222", "--interests", "reward model")
     assert chat_only.returncode == 0 and "created tg:222" in chat_only.stdout and "telegram on" in chat_only.stdout
@@ -131,7 +155,8 @@ def test_a_chat_only_person_added_by_the_cli_never_gets_email(env):
     assert [p["email"] for p in people if p["telegram"] == "4242"] == [None]
 
 
-def test_export_then_import_carries_the_chats(env, tmp_path):
+def test_export_then_import_carries_the_chats(env, tmp_path, capsys, monkeypatch):
+    paperpost = in_process(capsys, monkeypatch)
     source = tmp_path / "people.toml"
     source.write_text('[[subscriber]]\nemail = "ada@example.org"\ninterests = ["x"]\ntelegram = 111\n\n'
                       '[[subscriber]]\ntelegram = "-222"\ninterests = ["reward model", "ti:robot"]\nhour = 9\n\n'
