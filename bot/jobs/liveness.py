@@ -26,7 +26,7 @@ import socket
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
@@ -43,6 +43,10 @@ from bot.store import Database, workers
 NAMESPACE = 0x70707772  # "ppwr": first key of the two-int advisory locks (NAMESPACE, worker id)
 
 # libpq TCP keepalives on the lock connection: a half-open link to the server is noticed in about 30 s.
+# A worker stopped this recently still counts among the dead owners: its rows are taken back even when
+# another worker (or its own unclean exit) marked it stopped before this one looked. Past that, the lease has run out.
+RECENTLY_STOPPED = timedelta(hours=1)
+
 KEEPALIVES = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5, "keepalives_count": 3}
 
 
@@ -203,7 +207,15 @@ class WorkerHandle:
         self.lost = threading.Event()  # set once our lock is found gone: stop claiming
 
     def dead_owners(self) -> list[int]:
-        """Ids of registered, not-stopped workers (not this one) whose liveness lock is free; marks them stopped."""
+        """Ids of dead workers whose claims may be taken back: those registered and not stopped (not this one)
+        whose liveness lock is free, marked stopped now, plus those stopped in the last RECENTLY_STOPPED
+        (found dead by someone else a moment ago, or gone without handing everything back)."""
+        self.reap()
+        with self._db.session() as session:
+            return workers.stopped_since(session, self._clock() - RECENTLY_STOPPED, exclude=self.id)
+
+    def reap(self) -> list[int]:
+        """Mark stopped the registered workers (not this one) whose liveness lock is free; the ids newly marked."""
         with self._db.session() as session:
             others = [w.id for w in workers.live_workers(session) if w.id != self.id]
         dead = self._locks.free_of(others)
@@ -214,7 +226,7 @@ class WorkerHandle:
         for worker_id in newly:
             log_event("worker.dead", level=logging.WARNING, worker=worker_id, by=self.id,
                       note="its liveness lock is free: the process is gone; its claimed rows are taken back")
-        return dead
+        return newly
 
     def alive(self) -> bool:
         """Is our own liveness lock still held? False (and `lost` set, for good) once the lock is gone."""

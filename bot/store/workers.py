@@ -67,6 +67,14 @@ def mark_stopped(session: Session, worker_ids: Iterable[int], now: datetime) -> 
     return changed_ids
 
 
+def stopped_since(session: Session, since: datetime, *, exclude: int | None = None) -> list[int]:
+    """Ids of the workers stopped at or after `since` (but `exclude`), oldest first."""
+    query = select(WorkerRow.id).where(WorkerRow.stopped_at >= since).order_by(WorkerRow.id)
+    if exclude is not None:
+        query = query.where(WorkerRow.id != exclude)
+    return list(session.scalars(query))
+
+
 def get_worker(session: Session, worker_id: int) -> WorkerInfo | None:
     row = session.get(WorkerRow, worker_id)
     return _info(row) if row is not None else None
