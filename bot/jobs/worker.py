@@ -41,8 +41,7 @@ from sqlalchemy.engine import make_url
 from bot.app import App
 from bot.config import Config
 from bot.logs import log_event
-from bot.jobs.cycle import match_step, send_step
-from bot.jobs.plan import plan_digests
+from bot.jobs.cycle import match_step, plan_step, send_step
 from bot.jobs.poll import PollReport, poll_one
 from bot.store import heartbeats, outbox, sources
 from bot.store.outbox import OutboxItem
@@ -80,8 +79,7 @@ class Worker:
             timezone=timezone.utc)
 
     def start(self) -> None:
-        """Take back what a dead worker left half-sent, then start every job (each runs at once)."""
-        self.recover()
+        """Start every job (each runs at once); the send job takes back what dead workers left half-sent."""
         now = datetime.now(timezone.utc)
         jobs: tuple[tuple[str, Callable[[], None], float, str], ...] = (
             ("poll", self.poll_job, self.intervals.poll, "default"),
@@ -113,20 +111,6 @@ class Worker:
                 self._idle.wait(deadline - time.monotonic())
             return self._running == 0
 
-    def recover(self) -> None:
-        """Make rows a dead worker left `sending` claimable now, not when their lease runs out.
-
-        Safe because the caller holds the planner lock: no other sender is alive. If the
-        mail server had accepted such a message before the crash, it arrives twice: the one documented window.
-        """
-        with self.app.db.session() as session:
-            abandoned = outbox.expire_leases(session, self.app.clock())
-        for item in abandoned:
-            log_event("send.recover", level=logging.WARNING, outbox=item.id, to=item.email, kind=item.kind,
-                      period=item.period, attempt=item.attempts,
-                      note="claimed by a worker that died; sending it now (if it was in flight, "
-                           "the mail server may have it already, and it arrives twice)")
-
     # The jobs -----------------------------------------------------------------------------------------
 
     def poll_job(self) -> None:
@@ -153,7 +137,7 @@ class Worker:
         """Match new or changed profiles, queue the digests due now, and wake the sender if any were."""
         self._match()
         now = self.app.clock()
-        report = plan_digests(self.app.db, now)
+        report = plan_step(self.app, now=now)
         if not report.planned:
             return
         with self.app.db.session() as session:
