@@ -37,17 +37,16 @@ from sqlalchemy.pool import NullPool
 
 from bot.config import Config
 from bot.errors import ConfigError
+from bot.jobs.locks import KEEPALIVES
 from bot.logs import log_event
 from bot.store import Database, workers
 
 NAMESPACE = 0x70707772  # "ppwr": first key of the two-int advisory locks (NAMESPACE, worker id)
 
-# libpq TCP keepalives on the lock connection: a half-open link to the server is noticed in about 30 s.
 # A worker stopped this recently still counts among the dead owners: its rows are taken back even when
 # another worker (or its own unclean exit) marked it stopped before this one looked. Past that, the lease has run out.
 RECENTLY_STOPPED = timedelta(hours=1)
 
-KEEPALIVES = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5, "keepalives_count": 3}
 
 
 class LivenessLocks(Protocol):
