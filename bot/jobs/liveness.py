@@ -195,6 +195,21 @@ def liveness_locks(database_url: str, data_dir: Path) -> LivenessLocks:
     return FileLocks(data_dir / "workers")
 
 
+def alive_among(db: Database, worker_ids: Sequence[int], data_dir: Path | None = None) -> set[int]:
+    """Those of `worker_ids` whose liveness lock is held now (a lock test, for /healthz and the like)."""
+    if not worker_ids:
+        return set()
+    if db.is_sqlite:
+        locks = liveness_locks(db.url, data_dir or Path("."))
+        return set(worker_ids) - set(locks.free_of(worker_ids))
+    with db.session() as session:
+        held = session.execute(text(
+            "SELECT objid::bigint FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 2"
+            " AND classid::bigint = :ns AND database = (SELECT oid FROM pg_database"
+            " WHERE datname = current_database())"), {"ns": NAMESPACE}).scalars().all()
+    return set(worker_ids) & set(held)
+
+
 class WorkerHandle:
     """This process as a registered worker: its id and roles, and the lock tests of the others (an Owner)."""
 

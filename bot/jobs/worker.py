@@ -51,6 +51,7 @@ from bot.jobs.liveness import WorkerHandle
 from bot.jobs.locks import PlannerLock
 from bot.jobs.plan import plan_digests
 from bot.jobs.poll import PollReport, poll_one
+from bot.jobs.prune import prune_step
 from bot.jobs.watch import Watch
 from bot.logs import log_event
 from bot.store import heartbeats, outbox, sources
@@ -138,7 +139,9 @@ class Worker:
         log_event("worker.start", pid=self._pid, worker=self.handle.id, roles=",".join(self.handle.roles),
                   database=_safe_url(self.app.config.database_url), poll_every=self.intervals.poll,
                   plan_every=self.intervals.plan, send_every=self.intervals.send)
-        if self.planner is not None and not self.watch.planning:
+        if self.planner is not None and self.watch.planning:
+            log_event("worker.planner", worker=self.handle.id, roles=",".join(self.handle.roles), lock=self.planner.where)
+        elif self.planner is not None:
             log_event("worker.standby", worker=self.handle.id, lock=self.planner.where,
                       note="another worker is the planner; this one sends (if asked to) and takes over "
                            "within seconds of its end")
@@ -206,6 +209,7 @@ class Worker:
             self._add("poll", self.poll_job, self.intervals.poll, "default")
         if "plan" in self.jobs:
             self._add("plan", self.plan_job, self.intervals.plan, "default")
+            self._add("prune", self.prune_job, PRUNE_EVERY, "default")  # retention is the planner's housekeeping
 
     def _add(self, name: str, body: Callable[[], None], every: float, executor: str, instances: int = 1) -> None:
         self.scheduler.add_job(self._run, "interval", args=(name, every, body), seconds=every, id=name, name=name,
@@ -248,6 +252,10 @@ class Worker:
         log_event("plan.done", planned=report.planned, nothing_new=report.nothing_new, not_due=report.not_due,
                   already=report.already)
         self._wake("send")
+
+    def prune_job(self) -> None:
+        """Prune what is older than PAPERPOST_RETENTION_DAYS (never queued mail); prune_step logs the counts."""
+        prune_step(self.app)
 
     def send_job(self) -> None:
         """Deliver what the outbox holds; on shutdown, hand back the rows not yet sent."""
