@@ -103,3 +103,42 @@ def test_jobs_must_name_known_jobs(proc_env):
     assert result.returncode == 1
     assert "unknown job 'mail'; give one or more of poll, plan, send" in result.stderr
     assert "no job given" in cli(proc_env, "worker", "--jobs", ",").stderr
+
+
+def lock_backends(url: str, where: str) -> list[int]:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            pids = list(connection.execute(text(f"SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND {where}"))
+                        .scalars())
+            for pid in pids:
+                connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            return pids
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_planner_whose_lock_connection_dies_stops_planning_then_a_worker_whose_liveness_dies_exits(
+        pg_env, database_url, tmp_path):
+    from bot.jobs.liveness import NAMESPACE
+
+    worker = Process(pg_env, tmp_path / "worker.log", "worker")
+    try:
+        worker.wait_for_log("worker.planner ")
+        assert lock_backends(database_url, "objsubid = 1")  # the planner lock's connection, cut by the server
+        worker.wait_for_log("worker.planner_lost", timeout=10)
+        # No one else holds it now: as a standby, the same worker takes it again.
+        wait_until(lambda: worker.log().count("worker.planner ") == 2, 15, "the planner role taken again")
+        assert worker.log().index("worker.planner_lost") < worker.log().rindex("worker.standby ")
+        assert registered_roles(database_url)[worker.pid] == (("poll", "plan", "send"), False)
+
+        assert lock_backends(database_url, f"objsubid = 2 AND classid::bigint = {NAMESPACE}")
+        code = worker.popen.wait(15)
+        assert code == 1, worker.log()
+        assert "worker.lost" in worker.log()
+        assert "lost its connection to the database's liveness lock" in worker.log()
+    finally:
+        worker.kill()
