@@ -31,6 +31,8 @@ from bot.logs import FORMATS, log_event, setup_logging
 if TYPE_CHECKING:
     from bot.jobs.worker import Worker
 
+LOST = ("This worker lost its connection to the database's liveness lock, so other workers take its mail back; "
+        "it stopped. Start it again (a supervisor such as systemd or the platform does so by itself).")
 SHUTDOWN_GRACE = 5.0  # seconds a running job gets to finish or hand back its rows
 
 log_format_option = click.option("--log-format", type=click.Choice(FORMATS), default="text", show_default=True,
@@ -112,8 +114,7 @@ def worker_cmd(app: App, log_format: str, jobs_text: str) -> None:
         while not stop.wait(1.0) and not worker.lost.is_set():
             pass
     if worker.lost.is_set():
-        raise PaperpostError("This worker lost its connection to the database's liveness lock, so other workers "
-                             "took its mail back; it stopped. Start it again (a supervisor does so by itself).")
+        raise PaperpostError(LOST)
 
 
 @cli.command("run")
@@ -129,6 +130,12 @@ def run_cmd(app: App, log_format: str, host: str, port: int | None) -> None:
     with stop_signals() as stop, running_worker(app) as worker:
         server = build_server(app, host=host, port=port or app.config["PORT"], wake_sender=worker.wake_sender)
         setup_logging(log_format)  # again: building the server set up uvicorn's own logging
+
+        def stop_pages_when_lost() -> None:  # a worker that lost its liveness lock stops the whole process
+            worker.lost.wait()
+            server.should_exit = True
+
+        threading.Thread(target=stop_pages_when_lost, name="lost-watch", daemon=True).start()
         # uvicorn catches SIGTERM/SIGINT itself, shuts down, then re-raises the signal to our handler.
         try:
             server.run()
@@ -137,3 +144,5 @@ def run_cmd(app: App, log_format: str, host: str, port: int | None) -> None:
                 raise PaperpostError(f"The web pages could not start on {host}:{port or app.config['PORT']} (see the "
                                      "log above); free that port or choose another with PORT.") from None
         stop.set()
+    if worker.lost.is_set():
+        raise PaperpostError(LOST)

@@ -1,4 +1,7 @@
-"""Worker heartbeats: one row per scheduler job, touched when the job starts and ends."""
+"""Job heartbeats: one row per scheduler job, touched when the job starts and ends (by whichever worker ran it).
+
+Each worker's own heartbeat (and roles) is its row in `workers` (bot.store.workers).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.store.schema import WorkerHeartbeatRow
@@ -27,8 +31,13 @@ def job_started(session: Session, job: str, interval: int, now: datetime, *, pid
     """Record that `job` (run every `interval` seconds) started at `now` in process `pid` on `host`."""
     row = session.get(WorkerHeartbeatRow, job)
     if row is None:
-        row = WorkerHeartbeatRow(job=job)
-        session.add(row)
+        try:
+            with session.begin_nested():  # several workers run `send`: the first run of two may race to insert
+                row = WorkerHeartbeatRow(job=job)
+                session.add(row)
+        except IntegrityError:
+            row = session.get(WorkerHeartbeatRow, job)
+            assert row is not None
     row.interval, row.running, row.pid, row.host, row.last_started = interval, True, pid, host, now
 
 
