@@ -29,16 +29,19 @@ class Heartbeat:
 
 def job_started(session: Session, job: str, interval: int, now: datetime, *, pid: int, host: str) -> None:
     """Record that `job` (run every `interval` seconds) started at `now` in process `pid` on `host`."""
+    values = {"interval": interval, "running": True, "pid": pid, "host": host, "last_started": now}
     row = session.get(WorkerHeartbeatRow, job)
     if row is None:
         try:
-            with session.begin_nested():  # several workers run `send`: the first run of two may race to insert
-                row = WorkerHeartbeatRow(job=job)
-                session.add(row)
+            with session.begin_nested():  # several workers run `send`: their first runs may race to insert
+                session.add(WorkerHeartbeatRow(job=job, **values))
+            return
         except IntegrityError:
             row = session.get(WorkerHeartbeatRow, job)
-            assert row is not None
-    row.interval, row.running, row.pid, row.host, row.last_started = interval, True, pid, host, now
+            if row is None:
+                raise
+    for name, value in values.items():
+        setattr(row, name, value)
 
 
 def job_finished(session: Session, job: str, now: datetime, error: str | None = None) -> None:
