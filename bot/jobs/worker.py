@@ -46,10 +46,9 @@ from sqlalchemy.engine import make_url
 
 from bot.app import App
 from bot.config import Config
-from bot.jobs.cycle import match_step, send_step
+from bot.jobs.cycle import match_step, plan_step, send_step
 from bot.jobs.liveness import WorkerHandle
 from bot.jobs.locks import PlannerLock
-from bot.jobs.plan import plan_digests
 from bot.jobs.poll import PollReport, poll_one
 from bot.jobs.prune import prune_step
 from bot.jobs.watch import Watch
@@ -242,7 +241,7 @@ class Worker:
         """Match new or changed profiles, queue the digests due now, and wake the sender if any were."""
         self._match()
         now = self.app.clock()
-        report = plan_digests(self.app.db, now)
+        report = plan_step(self.app, now=now)
         if not report.planned:
             return
         with self.app.db.session() as session:
@@ -259,7 +258,7 @@ class Worker:
 
     def send_job(self) -> None:
         """Deliver what the outbox holds; on shutdown, hand back the rows not yet sent."""
-        report = send_step(self.app, on_progress=self._log_send, should_stop=self._should_stop)
+        report = send_step(self.app, self.handle, on_progress=self._log_send, should_stop=self._should_stop)
         if report.sent or report.failed or report.dropped:
             log_event("send.done", sent=report.sent, failed=report.failed, dropped=report.dropped)
 

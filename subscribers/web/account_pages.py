@@ -43,7 +43,7 @@ async def manage_post(site: Site, request: Request) -> Response:
     form = await site.read_form(request)
     if not site.csrf_ok(request, form):
         return site.expired_form(request)
-    if not site.allow(f"post:{site.client_ip(request)}", site.limits.posts_per_ip):
+    if not await site.allow(f"post:{site.client_ip(request)}", site.limits.posts_per_ip):
         return site.too_many(request, site.limits.posts_per_ip)
     db, now, action = site.app.db, site.app.clock(), form.get("action")
     back = RedirectResponse(request.url.path, status_code=303)
@@ -52,7 +52,7 @@ async def manage_post(site: Site, request: Request) -> Response:
         if action == "preview":
             errors, found = await run_preview(site, typed)
             return _manage(site, request, person, form=typed, errors=errors, preview=found)
-        checked = check_form(typed, email=person.email)
+        checked = check_form(typed, person)
         if checked.data is None:
             return _manage(site, request, person, 400, form=typed, errors=checked.errors)
         await site.blocking(service.update_profile, db, person.id, checked.data, now)

@@ -25,7 +25,7 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class Limits:
-    """Request limits of the pages (kept in process memory: see subscribers/ratelimit.py)."""
+    """Request limits of the pages (counted in the database, shared by every web process: subscribers/ratelimit.py)."""
 
     posts_per_ip: Rule = Rule(30, 60.0)  # any form POST (previews too)
     signups_per_ip: Rule = Rule(10, 3600.0)
@@ -43,7 +43,7 @@ class Site:
         self.pages = pages
         self.csrf = csrf
         self.limits = limits
-        self.limiter = limiter
+        self.limiter = limiter.bound_to(app.db, app.clock)
         self.wake_sender = wake_sender
 
     @staticmethod
@@ -66,8 +66,9 @@ class Site:
     def client_ip(request: Request) -> str:
         return request.client.host if request.client else "unknown"
 
-    def allow(self, key: str, rule: Rule) -> bool:
-        return self.limiter.allow(key, rule)
+    async def allow(self, key: str, rule: Rule) -> bool:
+        """Count one attempt against `rule` (a database write: off the event loop)."""
+        return await self.blocking(self.limiter.allow, key, rule)
 
     def too_many(self, request: Request, rule: Rule) -> Response:
         minutes = max(1, round(rule.window / 60))
@@ -92,4 +93,4 @@ class Site:
 
     def link(self, purpose: Purpose, person: Subscriber) -> str:
         """A site-relative link for `person` (the pages link to themselves, mails use the base URL)."""
-        return f"/{purpose}/{self.app.tokens.make(purpose, person.id, person.email)}"
+        return f"/{purpose}/{self.app.tokens.make(purpose, person)}"
