@@ -37,17 +37,16 @@ from sqlalchemy.pool import NullPool
 
 from bot.config import Config
 from bot.errors import ConfigError
+from bot.jobs.locks import KEEPALIVES
 from bot.logs import log_event
 from bot.store import Database, workers
 
 NAMESPACE = 0x70707772  # "ppwr": first key of the two-int advisory locks (NAMESPACE, worker id)
 
-# libpq TCP keepalives on the lock connection: a half-open link to the server is noticed in about 30 s.
 # A worker stopped this recently still counts among the dead owners: its rows are taken back even when
 # another worker (or its own unclean exit) marked it stopped before this one looked. Past that, the lease has run out.
 RECENTLY_STOPPED = timedelta(hours=1)
 
-KEEPALIVES = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5, "keepalives_count": 3}
 
 
 class LivenessLocks(Protocol):
@@ -194,6 +193,21 @@ def liveness_locks(database_url: str, data_dir: Path) -> LivenessLocks:
         path = Path(url.database).resolve()
         return FileLocks(path.with_name(path.name + ".workers"))
     return FileLocks(data_dir / "workers")
+
+
+def alive_among(db: Database, worker_ids: Sequence[int], data_dir: Path | None = None) -> set[int]:
+    """Those of `worker_ids` whose liveness lock is held now (a lock test, for /healthz and the like)."""
+    if not worker_ids:
+        return set()
+    if db.is_sqlite:
+        locks = liveness_locks(db.url, data_dir or Path("."))
+        return set(worker_ids) - set(locks.free_of(worker_ids))
+    with db.session() as session:
+        held = session.execute(text(
+            "SELECT objid::bigint FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 2"
+            " AND classid::bigint = :ns AND database = (SELECT oid FROM pg_database"
+            " WHERE datname = current_database())"), {"ns": NAMESPACE}).scalars().all()
+    return set(worker_ids) & set(held)
 
 
 class WorkerHandle:

@@ -31,7 +31,10 @@ from sqlalchemy.pool import NullPool
 from bot.errors import ConfigError, WorkerLockHeld
 
 ADVISORY_KEY = 0x7061706572706F73  # "paperpos": one key per database (PostgreSQL scopes advisory locks so)
-KEEPALIVES = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5, "keepalives_count": 3}
+# TCP keepalives on the connections that hold a lock, both ends: the client notices a dead link, and the
+# server drops a vanished client's session (and its locks) within about 25 s, not the kernel's two hours.
+KEEPALIVES = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5, "keepalives_count": 3,
+              "options": "-c tcp_keepalives_idle=10 -c tcp_keepalives_interval=5 -c tcp_keepalives_count=3"}
 
 
 class PlannerLock(Protocol):
