@@ -11,7 +11,7 @@ from bot.errors import PaperpostError
 
 # Importing the command modules registers their commands on `cli`.
 from bot.cli import (  # noqa: E402,F401
-    demo_cmd, digest_cmds, paper_cmds, service_cmds, source_cmds, subscriber_cmds, web_cmd, worker_cmds,
+    demo_cmd, digest_cmds, paper_cmds, service_cmds, source_cmds, stats_cmd, subscriber_cmds, web_cmd, worker_cmds,
 )
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.models import Paper
-from bot.store.schema import PaperRow, PaperSourceRow, SourceRow
+from bot.store.schema import PaperRow, PaperSourceRow, PaperTombstoneRow, SourceRow
 
 
 @dataclass(frozen=True)
@@ -21,16 +21,25 @@ class UpsertCounts:
 
 
 def upsert_papers(session: Session, papers: Iterable[Paper], source_id: int | None, now: datetime) -> UpsertCounts:
-    """Store each paper once: new ones are inserted, known ones merged (a new version never re-alerts)."""
+    """Store each paper once: new ones are inserted, known ones merged (a new version never re-alerts).
+
+    A pruned paper's id (a tombstone) counts as known and is not stored again: its v2 months
+    later would otherwise be a new paper, matched and sent to everyone who got v1.
+    """
     batch = list(papers)
     ids = list(dict.fromkeys(paper.id for paper in batch))
-    # Two queries for the whole batch rather than two per paper: a daily feed has hundreds of entries.
+    pruned = set(session.scalars(select(PaperTombstoneRow.id).where(PaperTombstoneRow.id.in_(ids)))) if ids else set()
+    known = sum(1 for paper in batch if paper.id in pruned)
+    if pruned:
+        batch = [paper for paper in batch if paper.id not in pruned]
+        ids = [paper_id for paper_id in ids if paper_id not in pruned]
+    # A few queries for the whole batch rather than a few per paper: a daily feed has hundreds of entries.
     rows = {row.id: row for row in session.scalars(select(PaperRow).where(PaperRow.id.in_(ids)))} if ids else {}
     linked: set[str] = set()
     if source_id is not None and ids:
         linked = set(session.scalars(select(PaperSourceRow.paper_id).where(
             PaperSourceRow.source_id == source_id, PaperSourceRow.paper_id.in_(ids))))
-    new = updated = known = 0
+    new = updated = 0
     for paper in batch:
         row = rows.get(paper.id)
         if row is None:

@@ -1,0 +1,169 @@
+"""What `paperpost stats` shows: counts over subscribers, papers, messages, the backlog and live workers."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bot.store.schema import OutboxRow, PaperRow, PaperSourceRow, SourceRow, SubscriberRow, WorkerRow
+
+STATUSES = ("pending", "active", "paused", "unsubscribed")
+CHANNEL_STATES = ("on", "off")
+# A worker renews its heartbeat while it lives; one silent for longer is not shown as live (the lock
+# test is the real answer, and the worker's own business; stats only reads the table).
+LIVE_WITHIN = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class ChannelCount:
+    channel: str  # email, telegram
+    state: str  # on, off
+    count: int
+
+
+@dataclass(frozen=True)
+class PaperDay:
+    day: date
+    source: str | None  # None: papers stored with no source (e.g. added by hand)
+    count: int
+
+
+@dataclass(frozen=True)
+class MessageDay:
+    day: date  # sent: the day it was sent; failed and dropped: the day it was queued
+    channel: str
+    sent: int
+    failed: int
+    dropped: int
+
+
+@dataclass(frozen=True)
+class BacklogCount:
+    state: str  # queued, sending, retrying (failed, with a next attempt)
+    channel: str
+    count: int
+    oldest: datetime  # created_at of the oldest row waiting
+
+
+@dataclass(frozen=True)
+class LiveWorker:
+    id: int
+    host: str
+    pid: int
+    roles: tuple[str, ...]
+    started_at: datetime
+    heartbeat_at: datetime
+
+
+@dataclass(frozen=True)
+class Stats:
+    since: datetime  # the first day counted (UTC midnight)
+    subscribers: dict[str, int]  # status -> count
+    channels: list[ChannelCount]
+    papers: list[PaperDay]
+    messages: list[MessageDay]
+    backlog: list[BacklogCount]
+    workers: list[LiveWorker]
+
+
+def first_day(now: datetime, days: int) -> datetime:
+    """UTC midnight of the first of the last `days` days (today included)."""
+    if days < 1:
+        raise ValueError("days must be at least 1")
+    start = now.astimezone(timezone.utc).date() - timedelta(days=days - 1)
+    return datetime.combine(start, time(0), tzinfo=timezone.utc)
+
+
+def collect(session: Session, now: datetime, days: int = 7) -> Stats:
+    """Every section of `paperpost stats`, days counted back from today (UTC)."""
+    since = first_day(now, days)
+    return Stats(since, subscribers_by_status(session), subscribers_by_channel(session), papers_per_day(session, since),
+                 messages_per_day(session, since), backlog(session), live_workers(session, now))
+
+
+def subscribers_by_status(session: Session) -> dict[str, int]:
+    """Subscribers per status; every known status is listed, with 0 when none has it."""
+    counts = dict.fromkeys(STATUSES, 0)
+    for status, count in session.execute(select(SubscriberRow.status, func.count()).group_by(SubscriberRow.status)):
+        counts[status] = count
+    return counts
+
+
+def subscribers_by_channel(session: Session) -> list[ChannelCount]:
+    """Of the subscribers who have not left: who has an address on each channel, by that channel's state."""
+    staying = SubscriberRow.status != "unsubscribed"
+    counts = {(channel, state): 0 for channel in ("email", "telegram") for state in CHANNEL_STATES}
+    for channel, address, state in (("email", SubscriberRow.email, SubscriberRow.email_state),
+                                    ("telegram", SubscriberRow.telegram_chat_id, SubscriberRow.telegram_state)):
+        rows = session.execute(select(state, func.count()).where(staying, address.is_not(None)).group_by(state))
+        for value, count in rows:
+            counts[(channel, value)] = count
+    return [ChannelCount(channel, state, count) for (channel, state), count in counts.items()]
+
+
+def _day(value: object) -> date:
+    # SQLite's date() gives text, PostgreSQL's a date.
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+def papers_per_day(session: Session, since: datetime) -> list[PaperDay]:
+    """Papers first seen per day per source (a paper two sources brought counts once for each)."""
+    day = func.date(PaperRow.first_seen)
+    rows = session.execute(
+        select(day, SourceRow.name, func.count(PaperRow.id))
+        .select_from(PaperRow)
+        .outerjoin(PaperSourceRow, PaperSourceRow.paper_id == PaperRow.id)
+        .outerjoin(SourceRow, SourceRow.id == PaperSourceRow.source_id)
+        .where(PaperRow.first_seen >= since)
+        .group_by(day, SourceRow.name))
+    found = [PaperDay(_day(d), name, count) for d, name, count in rows]
+    return sorted(found, key=lambda p: (p.day, p.source or ""))
+
+
+def messages_per_day(session: Session, since: datetime) -> list[MessageDay]:
+    """Messages sent, failed and dropped per day and channel."""
+    counts: dict[tuple[date, str], dict[str, int]] = defaultdict(lambda: {"sent": 0, "failed": 0, "dropped": 0})
+    sent_day = func.date(OutboxRow.sent_at)
+    for d, channel, count in session.execute(
+            select(sent_day, OutboxRow.channel, func.count()).where(OutboxRow.state == "sent", OutboxRow.sent_at >= since)
+            .group_by(sent_day, OutboxRow.channel)):
+        counts[(_day(d), channel)]["sent"] = count
+    # Failed and dropped rows record no time of the failure: the day they were queued stands for it.
+    queued_day = func.date(OutboxRow.created_at)
+    for d, channel, state, count in session.execute(
+            select(queued_day, OutboxRow.channel, OutboxRow.state, func.count())
+            .where(OutboxRow.state.in_(("failed", "dropped")), OutboxRow.created_at >= since)
+            .group_by(queued_day, OutboxRow.channel, OutboxRow.state)):
+        counts[(_day(d), channel)][state] = count
+    return [MessageDay(d, channel, **c) for (d, channel), c in sorted(counts.items())]
+
+
+def backlog(session: Session) -> list[BacklogCount]:
+    """What waits to be delivered, per state and channel, with the age of its oldest row."""
+    found = []
+    waiting = (("queued", OutboxRow.state == "queued"), ("sending", OutboxRow.state == "sending"),
+               ("retrying", (OutboxRow.state == "failed") & OutboxRow.next_attempt_at.is_not(None)))
+    for name, condition in waiting:
+        rows = session.execute(select(OutboxRow.channel, func.count(), func.min(OutboxRow.created_at))
+                               .where(condition).group_by(OutboxRow.channel).order_by(OutboxRow.channel))
+        found += [BacklogCount(name, channel, count, _utc(oldest)) for channel, count, oldest in rows]
+    return found
+
+
+def _utc(value: datetime) -> datetime:
+    # An aggregate loses the column's type: naive UTC from SQLite, as stored.
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def live_workers(session: Session, now: datetime, within: timedelta = LIVE_WITHIN) -> list[LiveWorker]:
+    """Workers not known to have stopped whose heartbeat is recent, oldest first."""
+    rows = session.scalars(select(WorkerRow).where(WorkerRow.stopped_at.is_(None), WorkerRow.heartbeat_at >= now - within)
+                           .order_by(WorkerRow.started_at, WorkerRow.id))
+    return [LiveWorker(row.id, row.host, row.pid, tuple(r for r in row.roles.split(",") if r), row.started_at,
+                       row.heartbeat_at) for row in rows]
