@@ -1,4 +1,4 @@
-"""Read a subscribers file (our TOML format or CSV) into validated rows and per-line errors."""
+"""Read a subscribers file (our TOML format or CSV; email and/or telegram chat) into validated rows and per-line errors."""
 
 from __future__ import annotations
 
@@ -41,17 +41,20 @@ def read_subscribers_file(path: Path) -> tuple[list[ImportRow], list[RowError]]:
         raw_rows = _csv_rows(text, path)
     rows: list[ImportRow] = []
     errors: list[RowError] = []
-    seen: dict[str, int] = {}
+    seen: dict[tuple[str, str], int] = {}  # (email|telegram, value) -> the line that gave it first
     for line, raw in raw_rows:
         try:
             subscriber = validate_subscriber(raw)
         except InvalidSubscriber as exc:
             errors.append(RowError(line, str(exc)))
             continue
-        if subscriber.email in seen:
-            errors.append(RowError(line, f"email {subscriber.email} already given on line {seen[subscriber.email]}"))
+        keys = [(name, value) for name, value in (("email", subscriber.email), ("telegram", subscriber.telegram_chat_id))
+                if value is not None]
+        repeated = next((key for key in keys if key in seen), None)
+        if repeated is not None:
+            errors.append(RowError(line, f"{repeated[0]} {repeated[1]} already given on line {seen[repeated]}"))
             continue
-        seen[subscriber.email] = line
+        seen.update((key, line) for key in keys)
         rows.append(ImportRow(line, subscriber))
     return rows, errors
 
@@ -73,7 +76,7 @@ def _toml_rows(text: str, path: Path) -> list[tuple[int, RawSubscriber]]:
         if isinstance(interests, str):
             interests = split_interests(interests)
         rows.append((line, RawSubscriber(
-            email=str(table.get("email", "")), interests=[str(i) for i in interests],
+            email=None if table.get("email") is None else str(table["email"]), interests=[str(i) for i in interests],
             frequency=table.get("frequency"), hour=table.get("hour"), tz=table.get("tz"),
             weekday=table.get("weekday"), telegram=None if table.get("telegram") is None else str(table["telegram"]),
         )))
@@ -83,15 +86,16 @@ def _toml_rows(text: str, path: Path) -> list[tuple[int, RawSubscriber]]:
 def _csv_rows(text: str, path: Path) -> list[tuple[int, RawSubscriber]]:
     reader = csv.DictReader(io.StringIO(text, newline=""))
     columns = {c.strip().lower() for c in reader.fieldnames or []}
-    if not {"email", "interests"} <= columns:
-        raise ImportFileError(f"{path} needs a header row with at least the columns email,interests (found: {', '.join(sorted(columns)) or 'none'}).")
+    if "interests" not in columns or not columns & {"email", "telegram"}:
+        raise ImportFileError(f"{path} needs a header row with the columns email,interests (and telegram for chats; "
+                              f"found: {', '.join(sorted(columns)) or 'none'}).")
     rows = []
     previous = reader.line_num  # the header's last line
     for record in reader:
         record = {(k or "").strip().lower(): (v or "") for k, v in record.items() if k is not None}
         line, previous = previous + 1, reader.line_num  # a record's first line (fields may span lines)
         rows.append((line, RawSubscriber(
-            email=record.get("email", ""), interests=split_interests(record.get("interests", "")),
+            email=record.get("email") or None, interests=split_interests(record.get("interests", "")),
             frequency=record.get("frequency") or None, hour=record.get("hour") or None,
             tz=record.get("tz") or None, weekday=record.get("weekday") or None, telegram=record.get("telegram") or None,
         )))

@@ -1,16 +1,19 @@
-"""Rate limits kept in this process's memory: a sliding window of hits per key.
+"""Rate limits of the pages, counted in the database so that every web process shares them.
 
-In-process on purpose for now: with several web processes each keeps its own
-counts, so the effective limit is the limit times the number of processes.
+Fixed windows (bot/store/limits.py): a key may have `limit` hits per window of
+`window` seconds, aligned to the clock, the same for every process on the database.
 """
 
 from __future__ import annotations
 
-import threading
-import time
-from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.store import Database
+from bot.store import limits as store_limits
+
+PRUNE_EVERY = timedelta(minutes=10)  # how often one process forgets windows that ended
 
 
 @dataclass(frozen=True)
@@ -22,24 +25,32 @@ class Rule:
 
 
 class RateLimiter:
-    """`allow(key, rule)` records a hit and says whether it is within the rule; old keys are forgotten."""
+    """`allow(key, rule)` counts a hit in the shared table and says whether it is within the rule.
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic, max_keys: int = 50_000):
+    Made without a database, it is bound to the App's by the Site that uses it
+    (`bound_to`), so callers that only want the default need not know the database.
+    """
+
+    def __init__(self, db: Database | None = None, clock: Callable[[], datetime] | None = None):
+        self.db = db
         self._clock = clock
-        self._hits: OrderedDict[str, deque[float]] = OrderedDict()
-        self._lock = threading.Lock()
-        self._max_keys = max_keys
+        self._longest = 3600  # seconds: windows older than the longest rule seen are pruned
+        self._pruned_at: datetime | None = None
+
+    def bound_to(self, db: Database, clock: Callable[[], datetime]) -> "RateLimiter":
+        """This limiter if it has a database already, else one counting in `db`."""
+        return self if self.db is not None else RateLimiter(db, self._clock or clock)
 
     def allow(self, key: str, rule: Rule) -> bool:
+        """Count this attempt; True when it is within the rule (attempts over the limit count too)."""
+        if self.db is None or self._clock is None:
+            raise RuntimeError("RateLimiter has no database: bind it with bound_to(db, clock)")
         now = self._clock()
-        with self._lock:
-            hits = self._hits.pop(key, None) or deque()
-            while hits and hits[0] <= now - rule.window:
-                hits.popleft()
-            allowed = len(hits) < rule.limit
-            if allowed:
-                hits.append(now)
-            self._hits[key] = hits  # most recently used last
-            while len(self._hits) > self._max_keys:
-                self._hits.popitem(last=False)  # memory stays bounded under a flood of keys
-        return allowed
+        window = max(1, int(rule.window))
+        self._longest = max(self._longest, window)
+        with self.db.session() as session:
+            count = store_limits.hit(session, key, now, window)
+            if self._pruned_at is None or now - self._pruned_at >= PRUNE_EVERY:
+                self._pruned_at = now
+                store_limits.prune(session, now - timedelta(seconds=2 * self._longest))
+        return count <= rule.limit

@@ -43,6 +43,8 @@ def sign_up(db: Database, data: SubscriberInput, now: datetime) -> SignUp:
     A confirmed address (active or paused) is left exactly as it is: anyone can type
     anyone's address, so a sign-up must never change a confirmed subscriber's profile.
     """
+    if not data.email:
+        raise ValueError("a sign-up needs an email address")
     with db.session() as session:
         known = subscribers.find_subscriber(session, data.email)
         if known is not None and known.status in ("active", "paused"):
@@ -112,10 +114,30 @@ def unsubscribe(db: Database, subscriber_id: int, now: datetime) -> Subscriber |
 
 
 def delete_all(db: Database, subscriber_id: int) -> bool:
-    """Delete the subscriber and everything of theirs (interests, matches, outbox rows)."""
+    """Delete the subscriber and everything of theirs (interests, matches, outbox rows); their links die with the row."""
     with db.session() as session:
-        person = subscribers.get_subscriber(session, subscriber_id)
-        return person is not None and subscribers.remove_subscriber(session, person.email)
+        return subscribers.delete_subscriber(session, subscriber_id)
+
+
+StopOutcome = Literal["deleted", "unlinked", "unknown"]
+
+
+def stop_telegram(db: Database, chat_id: str) -> StopOutcome:
+    """Telegram /stop: a chat-only person is deleted; a person with an email keeps it, loses the chat.
+
+    The surviving row gets a new token secret, so every link sent before (which the chat
+    may have been shown) stops working: their Telegram data is gone, links included.
+    """
+    with db.session() as session:
+        person = subscribers.find_by_identifier(session, f"tg:{chat_id}")
+        if person is None:
+            return "unknown"
+        if person.email is None:
+            subscribers.delete_subscriber(session, person.id)
+            return "deleted"
+        subscribers.set_telegram_chat(session, person.id, None)
+        subscribers.rotate_token_secret(session, person.id)
+        return "unlinked"
 
 
 def _code_hash(code: str) -> str:
@@ -131,22 +153,42 @@ def new_telegram_code(db: Database, subscriber_id: int, now: datetime) -> str:
 
 
 def link_telegram(db: Database, code: str, chat_id: str, now: datetime) -> Subscriber | None:
-    """Attach a chat to the subscriber whose code this is (the code is used up); None for a bad or old code."""
+    """Attach a chat to the subscriber whose code this is (the code is used up); None for a bad or old code.
+
+    IdentityTaken when the chat already belongs to someone else: the transaction rolls
+    back, so nothing changes and the code still works (from another chat).
+    """
     with db.session() as session:
         person = subscribers.take_telegram_code(session, _code_hash(code), now)
-        return None if person is None else subscribers.set_telegram_chat(session, person.id, chat_id)
+        if person is None:
+            return None
+        holder = subscribers.find_by_identifier(session, f"tg:{chat_id}")
+        if holder is not None and holder.id != person.id:
+            raise subscribers.IdentityTaken(f"Telegram chat {chat_id} already belongs to another subscriber; "
+                                            "send /stop there first, then link again.")
+        return subscribers.set_telegram_chat(session, person.id, chat_id)
 
 
 class UnknownLink(BadToken):
-    """A well-signed link whose subscriber is gone or has another address now."""
+    """A well-signed link that is no one's now: its subscriber is gone, or their secret (v1: address) changed."""
+
+
+class PersonGone(UnknownLink):
+    """A well-signed link whose subscriber no longer exists (their data was deleted)."""
 
 
 def resolve(db: Database, tokens: Tokens, purpose: Purpose, token: str) -> Subscriber:
-    """The subscriber a link is for; BadToken when it is tampered, expired or for someone who is gone."""
-    subscriber_id, tag = tokens.read(purpose, token)
+    """The subscriber a link (v1 or v2) is for; BadToken when it is tampered, expired or for someone who is gone.
+
+    v2 links are bound to the person's current token secret; v1 links (mail sent before
+    this release) to their address, while the secret the migration gave them lasts.
+    """
+    claim = tokens.read(purpose, token)
     with db.session() as session:
-        person = subscribers.get_subscriber(session, subscriber_id)
-    if person is None or not Tokens.belongs_to(tag, person.email):
+        person = subscribers.get_subscriber(session, claim.subscriber_id)
+    if person is None:
+        raise PersonGone("This link is not valid any more.")
+    if not Tokens.belongs_to(claim, person):
         raise UnknownLink("This link is not valid any more.")
     return person
 

@@ -27,7 +27,7 @@ class InvalidSubscriber(ValueError):
 class RawSubscriber:
     """Fields as typed, before validation (strings, or None when not given)."""
 
-    email: str
+    email: str | None
     interests: Sequence[str]
     frequency: str | None = None
     hour: str | int | None = None
@@ -42,10 +42,14 @@ def split_interests(text: str) -> list[str]:
     return [part.strip() for part in parts if part.strip()]
 
 
-def validate_subscriber(raw: RawSubscriber) -> SubscriberInput:
-    """A clean SubscriberInput, or InvalidSubscriber naming every bad field."""
+def validate_subscriber(raw: RawSubscriber, *, require_email: bool = False) -> SubscriberInput:
+    """A clean SubscriberInput, or InvalidSubscriber naming every bad field.
+
+    A person needs an email or a Telegram chat (either may be missing, not both);
+    `require_email` is for the web sign-up, where the address is the only way in.
+    """
     errors: dict[str, str] = {}
-    email = _email(raw.email, errors)
+    email = _email(raw.email, errors) if require_email or (raw.email or "").strip() else None
     interests = [i.strip() for i in raw.interests if i and i.strip()]
     if not interests:
         errors["interests"] = "give at least one interest"
@@ -64,13 +68,15 @@ def validate_subscriber(raw: RawSubscriber) -> SubscriberInput:
     telegram = (raw.telegram or "").strip() or None
     if telegram is not None and not telegram.lstrip("-").isdigit():
         errors["telegram"] = f"a Telegram chat id is a number, not {telegram!r}"
+    if email is None and telegram is None and "email" not in errors and "telegram" not in errors:
+        errors["email"] = "give an email address or a Telegram chat id (or both)"
     if errors:
         raise InvalidSubscriber(errors)
     return SubscriberInput(email=email, interests=tuple(interests), frequency=frequency, hour=hour, tz=tz,
                            weekday=weekday, telegram_chat_id=telegram)
 
 
-def _email(text: str, errors: dict[str, str]) -> str:
+def _email(text: str | None, errors: dict[str, str]) -> str:
     try:
         return validate_email((text or "").strip(), check_deliverability=False).normalized.lower()
     except EmailNotValidError as exc:

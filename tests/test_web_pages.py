@@ -60,7 +60,7 @@ def person(app: App, address: str = "ada@example.org"):  # type: ignore[no-untyp
 
 
 def link(app: App, purpose: str, who) -> str:  # type: ignore[no-untyped-def]
-    return f"/{purpose}/{app.tokens.make(purpose, who.id, who.email)}"  # type: ignore[arg-type]
+    return f"/{purpose}/{app.tokens.make(purpose, who)}"  # type: ignore[arg-type]
 
 
 def visible_text(html: str) -> str:

@@ -9,7 +9,8 @@ from datetime import datetime
 from bot.config import Config
 from bot.digest.assembly import DigestLinks
 from bot.digest.rendering import Renderer
-from bot.tokens import Tokens
+from bot.models import Subscriber
+from bot.tokens import Purpose, Tokens
 
 
 @dataclass(frozen=True)
@@ -21,14 +22,14 @@ class MailContext:
     tokens: Tokens
     clock: Callable[[], datetime]
 
-    def link(self, purpose: str, subscriber_id: int, email: str) -> str:
-        return f"{self.config.base_url}/{purpose}/{self.tokens.make(purpose, subscriber_id, email)}"  # type: ignore[arg-type]
+    def link(self, purpose: Purpose, person: Subscriber) -> str:
+        """An absolute signed link for `person` (current token version; works for chat-only people too)."""
+        return f"{self.config.base_url}/{purpose}/{self.tokens.make(purpose, person)}"
 
 
-def digest_links(ctx: MailContext, subscriber_id: int, email: str) -> DigestLinks:
-    return DigestLinks(manage=ctx.link("manage", subscriber_id, email),
-                       unsubscribe=ctx.link("unsubscribe", subscriber_id, email),
-                       view=ctx.link("digest", subscriber_id, email))
+def digest_links(ctx: MailContext, person: Subscriber) -> DigestLinks:
+    return DigestLinks(manage=ctx.link("manage", person), unsubscribe=ctx.link("unsubscribe", person),
+                       view=ctx.link("digest", person))
 
 
 def list_headers(ctx: MailContext, unsubscribe_url: str) -> dict[str, str]:

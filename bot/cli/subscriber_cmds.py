@@ -14,7 +14,7 @@ from bot.cli.root import cli, console, emit_json, emit_table, json_option, pass_
 from bot.errors import PaperpostError
 from bot.models import Subscriber
 from bot.store import subscribers
-from subscribers.importer import read_subscribers_file
+from subscribers.importer import RowError, read_subscribers_file
 from subscribers.validation import InvalidSubscriber, RawSubscriber, split_interests, validate_subscriber
 
 
@@ -24,29 +24,57 @@ def subscribers_group() -> None:
 
 
 def subscriber_row(person: Subscriber) -> dict[str, Any]:
-    return {"email": person.email, "status": person.status, "interests": list(person.interests),
-            "frequency": person.frequency, "hour": person.hour, "tz": person.tz,
-            "weekday": person.weekday, "telegram": person.telegram_chat_id}
+    return {"id": person.id, "email": person.email, "telegram": person.telegram_chat_id, "status": person.status,
+            "interests": list(person.interests), "frequency": person.frequency, "hour": person.hour, "tz": person.tz,
+            "weekday": person.weekday, "email_state": person.email_state, "email_reason": person.email_reason,
+            "telegram_state": person.telegram_state, "telegram_reason": person.telegram_reason}
+
+
+def channel_summary(person: Subscriber) -> str:
+    """Each channel the person has, on or off with the reason: `email on, telegram off (blocked the bot)`."""
+    parts = []
+    for channel, address, state, reason in (("email", person.email, person.email_state, person.email_reason),
+                                            ("telegram", person.telegram_chat_id, person.telegram_state,
+                                             person.telegram_reason)):
+        if address is not None:
+            parts.append(f"{channel} {state}" + (f" ({reason})" if state != "on" and reason else ""))
+    return ", ".join(parts)
+
+
+def split_identifier(identifier: str, telegram: str | None) -> tuple[str | None, str | None]:
+    """(email, chat) of `subscribers add`: EMAIL [--telegram CHAT_ID], or tg:CHAT_ID alone for a chat-only person."""
+    parsed = subscribers.parse_identifier(identifier)
+    if parsed is not None and parsed[0] == "telegram":
+        if telegram is not None and telegram.strip() != parsed[1]:
+            raise PaperpostError(f"{identifier} and --telegram {telegram} name two chats; give one of them.")
+        return None, parsed[1]
+    if parsed is not None and parsed[0] == "id":
+        raise PaperpostError(f"`subscribers add` takes an email or tg:CHAT_ID, not {identifier}; "
+                             "to change someone, add them again by their email or chat.")
+    return identifier, telegram
 
 
 @subscribers_group.command("add")
-@click.argument("email")
+@click.argument("identifier", metavar="EMAIL|tg:CHAT_ID")
 @click.option("--interests", required=True, help="Interests in the profile language; one per line or separated by ' ; '.")
 @click.option("--frequency", type=click.Choice(["daily", "weekly"]), default="daily", show_default=True)
 @click.option("--weekday", default="monday", show_default=True, help="Weekly digests: the day.")
 @click.option("--hour", default=7, show_default=True, help="Local hour of the digest (0-23).")
 @click.option("--tz", default="UTC", show_default=True, help="IANA time zone, e.g. Europe/Berlin.")
-@click.option("--telegram", default=None, help="Telegram chat id.")
+@click.option("--telegram", default=None, help="Telegram chat id (with an EMAIL: the person gets both).")
 @pass_app
-def add_cmd(app: App, email: str, interests: str, frequency: str, weekday: str, hour: int, tz: str, telegram: str | None) -> None:
-    """Add (or update) one subscriber, active at once."""
+def add_cmd(app: App, identifier: str, interests: str, frequency: str, weekday: str, hour: int, tz: str,
+            telegram: str | None) -> None:
+    """Add (or update) one subscriber by email, or by tg:CHAT_ID for a chat-only person; active at once."""
+    email, chat = split_identifier(identifier, telegram)
     try:
-        data = validate_subscriber(RawSubscriber(email, split_interests(interests), frequency, hour, tz, weekday, telegram))
+        data = validate_subscriber(RawSubscriber(email, split_interests(interests), frequency, hour, tz, weekday, chat))
     except InvalidSubscriber as exc:
-        raise PaperpostError(f"Cannot add {email}: {exc}.") from exc
+        raise PaperpostError(f"Cannot add {identifier!r}: {exc}.") from exc
     with app.db.session() as session:
         person, outcome = subscribers.save_subscriber(session, data, "active", app.clock())
-    console.print(f"{outcome} {person.email} ({person.status}) with {len(person.interests)} interests")
+    console.print(f"{outcome} {person.label} ({person.status}; {channel_summary(person)}) "
+                  f"with {len(person.interests)} interests")
 
 
 @subscribers_group.command("list")
@@ -60,8 +88,9 @@ def list_cmd(app: App, status: str | None, as_json: bool) -> None:
     if as_json:
         emit_json(subscriber_row(p) for p in people)
         return
-    emit_table(("email", "status", "interests", "when"),
-               ((p.email, p.status, " ; ".join(p.interests), f"{p.frequency} {p.hour:02d}:00 {p.tz}") for p in people),
+    emit_table(("id", "email", "telegram", "status", "channels", "interests", "when"),
+               ((f"#{p.id}", p.email or "", p.telegram_chat_id or "", p.status, channel_summary(p),
+                 " ; ".join(p.interests), f"{p.frequency} {p.hour:02d}:00 {p.tz}") for p in people),
                title=f"{len(people)} subscribers")
 
 
@@ -69,7 +98,7 @@ def list_cmd(app: App, status: str | None, as_json: bool) -> None:
 @click.argument("file", type=click.Path(path_type=Path))
 @pass_app
 def import_cmd(app: App, file: Path) -> None:
-    """Import subscribers from a .toml file (see seeds/subscribers.toml) or a CSV with columns email,interests."""
+    """Import subscribers from a .toml file (see seeds/subscribers.toml) or a CSV with columns email,interests[,telegram]."""
     counts = import_subscribers(app, file)
     if counts["errors"]:
         sys.exit(1)
@@ -78,11 +107,17 @@ def import_cmd(app: App, file: Path) -> None:
 def import_subscribers(app: App, file: Path, *, quiet: bool = False) -> dict[str, int]:
     """Save every good row (active at once), report bad rows with their line numbers."""
     rows, errors = read_subscribers_file(file)
-    counts = {"created": 0, "updated": 0, "unchanged": 0, "errors": len(errors)}
+    counts = {"created": 0, "updated": 0, "unchanged": 0, "errors": 0}
     with app.db.session() as session:
         for row in rows:
-            _, outcome = subscribers.save_subscriber(session, row.subscriber, "active", app.clock())
+            try:
+                _, outcome = subscribers.save_subscriber(session, row.subscriber, "active", app.clock())
+            except subscribers.IdentityTaken as exc:  # checked before anything is written: the row is skipped whole
+                errors.append(RowError(row.line, str(exc)))
+                continue
             counts[outcome] += 1
+    errors.sort(key=lambda error: error.line)
+    counts["errors"] = len(errors)
     for error in errors:
         click.echo(f"{file}:{error.line}: {error.message}", err=True)
     if not quiet or errors:
@@ -104,15 +139,26 @@ def export_cmd(app: App, fmt: str) -> None:
     writer = csv.writer(sys.stdout, lineterminator="\n")
     writer.writerow(["email", "interests", "frequency", "weekday", "hour", "tz", "telegram", "status"])
     for p in people:
-        writer.writerow([p.email, "\n".join(p.interests), p.frequency, p.weekday, p.hour, p.tz, p.telegram_chat_id or "", p.status])
+        writer.writerow([p.email or "", "\n".join(p.interests), p.frequency, p.weekday, p.hour, p.tz,
+                         p.telegram_chat_id or "", p.status])
 
 
 @subscribers_group.command("remove")
-@click.argument("email")
+@click.argument("identifier", metavar="EMAIL|tg:CHAT_ID|#ID")
 @pass_app
-def remove_cmd(app: App, email: str) -> None:
-    """Delete a subscriber and all their data."""
+def remove_cmd(app: App, identifier: str) -> None:
+    """Delete a subscriber (named by email, tg:CHAT_ID or #ID) and all their data."""
     with app.db.session() as session:
-        if not subscribers.remove_subscriber(session, email):
-            raise PaperpostError(f"No subscriber {email}; `paperpost subscribers list` shows who there is.")
-    console.print(f"removed {email}")
+        person = subscribers.find_by_identifier(session, identifier)
+        if person is None:
+            raise PaperpostError(no_one(identifier))
+        subscribers.delete_subscriber(session, person.id)
+    console.print(f"removed {person.label} (#{person.id})")
+
+
+def no_one(identifier: str) -> str:
+    """The error for an identifier that names no subscriber (or is not one)."""
+    if subscribers.parse_identifier(identifier) is None:
+        return (f"{identifier!r} does not name a subscriber; give an email, tg:CHAT_ID or #ID "
+                "(`paperpost subscribers list` shows them).")
+    return f"No subscriber {identifier}; `paperpost subscribers list` shows who there is."

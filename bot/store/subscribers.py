@@ -1,8 +1,7 @@
-"""Subscribers and their interests in the database."""
+"""Subscribers (people with an email, a Telegram chat, or both) and their interests in the database."""
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Literal
@@ -10,8 +9,10 @@ from typing import Literal
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
+from bot.errors import PaperpostError
 from bot.models import Subscriber, SubscriberInput
 from bot.store.schema import InterestRow, SubscriberRow
+from bot.tokens import MAX_ID, new_secret
 
 Outcome = Literal["created", "updated", "unchanged"]
 
@@ -32,11 +33,49 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
+class IdentityTaken(PaperpostError):
+    """An email or a Telegram chat that already belongs to another subscriber."""
+
+
+def parse_identifier(text: str) -> tuple[Literal["id", "telegram", "email"], str] | None:
+    """How a command names a person: `#ID`, `tg:CHAT_ID` or an email; None when it is none of them."""
+    text = text.strip()
+    if text.startswith("#"):
+        digits = text[1:]
+        return ("id", digits) if digits.isdigit() and 1 <= int(digits) <= MAX_ID else None
+    if text.lower().startswith("tg:"):
+        chat = text[3:].strip()
+        return ("telegram", chat) if chat.lstrip("-").isdigit() else None
+    return ("email", normalise_email(text)) if "@" in text else None
+
+
 def find_row(session: Session, email: str) -> SubscriberRow | None:
     return session.scalar(select(SubscriberRow).where(SubscriberRow.email == normalise_email(email)))
 
 
+def find_chat_row(session: Session, chat_id: str) -> SubscriberRow | None:
+    return session.scalar(select(SubscriberRow).where(SubscriberRow.telegram_chat_id == chat_id))
+
+
+def find_identifier_row(session: Session, text: str) -> SubscriberRow | None:
+    parsed = parse_identifier(text)
+    if parsed is None:
+        return None
+    kind, value = parsed
+    if kind == "id":
+        return session.get(SubscriberRow, int(value))
+    return find_chat_row(session, value) if kind == "telegram" else find_row(session, value)
+
+
+def find_by_identifier(session: Session, text: str) -> Subscriber | None:
+    """The person an email, `tg:CHAT_ID` or `#ID` names; None when no one (or the text names no one)."""
+    row = find_identifier_row(session, text)
+    return None if row is None else to_subscriber(row)
+
+
 def get_subscriber(session: Session, subscriber_id: int) -> Subscriber | None:
+    if not 1 <= subscriber_id <= MAX_ID:  # a forged id beyond the column's range is simply no one
+        return None
     row = session.get(SubscriberRow, subscriber_id)
     return None if row is None else to_subscriber(row)
 
@@ -46,16 +85,38 @@ def find_subscriber(session: Session, email: str) -> Subscriber | None:
     return None if row is None else to_subscriber(row)
 
 
+def _row_for(session: Session, data: SubscriberInput) -> SubscriberRow | None:
+    """The one row `data` names by its email and/or chat; IdentityTaken when they name two people."""
+    by_email = find_row(session, data.email) if data.email else None
+    by_chat = find_chat_row(session, data.telegram_chat_id) if data.telegram_chat_id else None
+    if by_email is not None and by_chat is not None and by_email is not by_chat:
+        raise IdentityTaken(f"Telegram chat {data.telegram_chat_id} already belongs to {to_subscriber(by_chat).label}; "
+                            "remove it there first or leave --telegram out.")
+    if by_email is None and by_chat is not None and by_chat.email is not None and data.email:
+        raise IdentityTaken(f"Telegram chat {data.telegram_chat_id} already belongs to {by_chat.email}; "
+                            "give that address or leave --telegram out.")
+    return by_email or by_chat
+
+
 def save_subscriber(session: Session, data: SubscriberInput, status: str, now: datetime) -> tuple[Subscriber, Outcome]:
-    """Create the subscriber or bring an existing one in line with `data` (idempotent)."""
-    row = find_row(session, data.email)
+    """Create the subscriber or bring an existing one in line with `data` (idempotent).
+
+    The person is found by their email, else by their chat; a chat-only person has no
+    email. An email or chat is added, never taken away (an import without the chat column
+    keeps a chat linked in Telegram). IdentityTaken when the email and chat are two people's.
+    """
+    if not data.email and not data.telegram_chat_id:
+        raise IdentityTaken("A subscriber needs an email or a Telegram chat; give at least one.")
+    row = _row_for(session, data)
     if row is None:
         row = SubscriberRow(email=normalise_email(data.email) if data.email else None, status=status, created_at=now,
-                            confirmed_at=now if status == "active" else None, token_secret=secrets.token_hex(16))
+                            confirmed_at=now if status == "active" else None, token_secret=new_secret())
         session.add(row)
         outcome: Outcome = "created"
     else:
         outcome = "unchanged"
+        if not row.token_secret:  # every row has one after the migration; never mint links without it
+            row.token_secret = new_secret()
     changed = _apply(row, data)
     # An existing subscriber keeps their status: a re-import never resubscribes
     # someone who left or un-pauses someone who paused; it only vouches for a pending one.
@@ -71,15 +132,28 @@ def save_subscriber(session: Session, data: SubscriberInput, status: str, now: d
 
 def _apply(row: SubscriberRow, data: SubscriberInput) -> bool:
     changed = False
-    for name in ("frequency", "hour", "tz", "weekday", "telegram_chat_id"):
+    for name in ("frequency", "hour", "tz", "weekday"):
         value = getattr(data, name)
         if getattr(row, name) != value:
             setattr(row, name, value)
             changed = True
+    if data.email and row.email is None:
+        row.email, changed = normalise_email(data.email), True
+    if data.telegram_chat_id and row.telegram_chat_id != data.telegram_chat_id:
+        row.telegram_chat_id, changed = data.telegram_chat_id, True
     if [i.text for i in row.interests] != list(data.interests):
         row.interests = [InterestRow(position=n, text=text) for n, text in enumerate(data.interests)]
         changed = True
     return changed
+
+
+def rotate_token_secret(session: Session, subscriber_id: int) -> bool:
+    """Give the subscriber a new token secret: every link minted before stops working. False when there is none."""
+    row = session.get(SubscriberRow, subscriber_id)
+    if row is None:
+        return False
+    row.token_secret = new_secret()
+    return True
 
 
 def set_status(session: Session, subscriber_id: int, status: str, now: datetime) -> Subscriber | None:
@@ -94,9 +168,18 @@ def set_status(session: Session, subscriber_id: int, status: str, now: datetime)
     return to_subscriber(row)
 
 
-def remove_subscriber(session: Session, email: str) -> bool:
-    """Delete a subscriber and everything of theirs; False when there was none."""
-    row = find_row(session, email)
+def remove_subscriber(session: Session, identifier: str) -> bool:
+    """Delete the subscriber an email, `tg:CHAT_ID` or `#ID` names, and everything of theirs; False when no one."""
+    row = find_identifier_row(session, identifier)
+    if row is None:
+        return False
+    session.delete(row)
+    return True
+
+
+def delete_subscriber(session: Session, subscriber_id: int) -> bool:
+    """Delete a subscriber by id and everything of theirs; False when there was none."""
+    row = session.get(SubscriberRow, subscriber_id)
     if row is None:
         return False
     session.delete(row)

@@ -37,7 +37,7 @@ class ProfileForm:
 
     @classmethod
     def from_subscriber(cls, person: Subscriber) -> "ProfileForm":
-        return cls(email=person.email, interests="\n".join(person.interests), frequency=person.frequency,
+        return cls(email=person.email or "", interests="\n".join(person.interests), frequency=person.frequency,
                    weekday=str(person.weekday), hour=str(person.hour), tz=person.tz)
 
     @property
@@ -54,13 +54,14 @@ class Checked:
     errors: dict[str, list[str]] = field(default_factory=dict)
 
 
-def check_form(form: ProfileForm, email: str | None = None) -> Checked:
-    """Validate the form; `email` overrides the typed address (the manage page cannot change it)."""
+def check_form(form: ProfileForm, person: Subscriber | None = None) -> Checked:
+    """Validate the form: a sign-up needs the typed address; the manage page keeps `person`'s email and chat."""
     lines = form.interest_lines
-    raw = RawSubscriber(email=email if email is not None else form.email, interests=lines, frequency=form.frequency,
-                        hour=form.hour, tz=form.tz, weekday=form.weekday)
+    raw = RawSubscriber(email=form.email if person is None else person.email, interests=lines,
+                        frequency=form.frequency, hour=form.hour, tz=form.tz, weekday=form.weekday,
+                        telegram=None if person is None else person.telegram_chat_id)
     try:
-        return Checked(form, validate_subscriber(raw))
+        return Checked(form, validate_subscriber(raw, require_email=person is None))
     except InvalidSubscriber as exc:
         errors = {name: [message] for name, message in exc.errors.items()}
     if "interests" in errors and lines:

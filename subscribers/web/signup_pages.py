@@ -42,7 +42,7 @@ async def subscribe(site: Site, request: Request) -> Response:
     if not site.csrf_ok(request, form):
         return site.expired_form(request)
     ip = site.client_ip(request)
-    if not site.allow(f"post:{ip}", site.limits.posts_per_ip):
+    if not await site.allow(f"post:{ip}", site.limits.posts_per_ip):
         return site.too_many(request, site.limits.posts_per_ip)
     typed = ProfileForm.from_form(form)
     if form.get("action") == "preview":
@@ -55,9 +55,9 @@ async def subscribe(site: Site, request: Request) -> Response:
     if checked.data is None:
         return site.pages.render(request, "home.html", 400, title="Subscribe: please check the form",
                                  **form_context(checked, typed, tz_chosen=True))
-    if not site.allow(f"signup:{ip}", site.limits.signups_per_ip):
+    if not await site.allow(f"signup:{ip}", site.limits.signups_per_ip):
         return site.too_many(request, site.limits.signups_per_ip)
-    if not site.allow(f"address:{checked.data.email}", site.limits.signups_per_address):
+    if not await site.allow(f"address:{checked.data.email}", site.limits.signups_per_address):
         return site.too_many(request, site.limits.signups_per_address)
     result = await site.blocking(service.sign_up, site.app.db, checked.data, site.app.clock())
     if result.mail_queued and site.wake_sender is not None:

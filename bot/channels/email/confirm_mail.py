@@ -18,7 +18,7 @@ def compose_confirm(session: Session, item: OutboxItem, ctx: MailContext) -> Env
     person = subscribers.get_subscriber(session, item.subscriber_id)
     if person is None or person.status != "pending":
         return None
-    context = {"person": person, "confirm_url": ctx.link("confirm", person.id, person.email),
+    context = {"person": person, "confirm_url": ctx.link("confirm", person),
                "valid_days": CONFIRM_MAX_AGE // 86400, "base_url": ctx.config.base_url,
                "postal_address": ctx.config["PAPERPOST_POSTAL_ADDRESS"], "subject": CONFIRM_SUBJECT}
     text, html = ctx.renderer.render_email("confirm", **context)

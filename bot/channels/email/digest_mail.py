@@ -42,7 +42,7 @@ class BatchComposer(Protocol):
 def _assemble(person: Subscriber, carried: list[Match], found: dict[str, Paper], period: str,
               ctx: MailContext) -> Digest:
     return assemble_digest(person, carried, found, period=period, cap=ctx.config["PAPERPOST_DIGEST_MAX"],
-                           links=digest_links(ctx, person.id, person.email),
+                           links=digest_links(ctx, person),
                            postal_address=ctx.config["PAPERPOST_POSTAL_ADDRESS"])
 
 
