@@ -13,13 +13,14 @@ from functools import cached_property
 import httpx
 
 from bot import __version__
-from bot.config import Config, require_secret_key
+from bot.channels.channel import Channel, Composer
+from bot.channels.context import MailContext
 from bot.channels.email import Mailer
-from bot.channels.email.folder import FolderMailer
-from bot.sources.fetch import HostPacer, user_agent
-from bot.jobs.poll import Poller
+from bot.channels.email.channel import build_mailer, email_channel
+from bot.config import Config, require_secret_key
 from bot.digest.rendering import Renderer
-from bot.jobs.send import Composer, MailContext, compose_digest
+from bot.jobs.poll import Poller
+from bot.sources.fetch import HostPacer, user_agent
 from bot.store import Database, open_database
 from bot.tokens import Tokens
 
@@ -34,7 +35,7 @@ class App:
     def __init__(self, config: Config, clock: Callable[[], datetime] = utcnow):
         self.config = config
         self.clock = clock
-        self.extra_composers: dict[str, Composer] = {}
+        self.extra_composers: dict[str, Composer] = {}  # more email composers (tests, plug-ins); digest and confirm are built in
 
     @cached_property
     def db(self) -> Database:
@@ -61,31 +62,32 @@ class App:
     def mail_context(self) -> MailContext:
         return MailContext(self.config, self.renderer, self.tokens, self.clock)
 
-    @property
-    def composers(self) -> dict[str, Composer]:
-        return {"digest": compose_digest, **self.extra_composers}
+    def channels(self) -> list[Channel]:
+        """This process's delivery channels with fresh senders: close them (`close_channels`) after the pass."""
+        return [channel for make in CHANNELS if (channel := make(self)) is not None]
+
+    def email_channel(self, mailer: Mailer | None = None) -> Channel:
+        """The email channel alone, optionally on a given mailer (tests and the benchmark)."""
+        return email_channel(self.config, self.db, mailer=mailer, extra_composers=self.extra_composers)
 
     def mailer(self) -> Mailer:
-        """SMTP when PAPERPOST_SMTP_URL is set, else .eml files in the outbox folder; DKIM-signed when a key is set."""
-        smtp_url = self.config["PAPERPOST_SMTP_URL"]
-        mailer: Mailer
-        if smtp_url:
-            from bot.channels.email.smtp import SmtpMailer
+        """SMTP when PAPERPOST_SMTP_URL is set (its rate shared through the database), else the outbox folder."""
+        return build_mailer(self.config, self.db)
 
-            mailer = SmtpMailer.from_url(smtp_url, connections=self.config["PAPERPOST_SMTP_CONNECTIONS"],
-                                         rate=self.config["PAPERPOST_SMTP_RATE"], timeout=self.config["PAPERPOST_SMTP_TIMEOUT"])
-        else:
-            mailer = FolderMailer(self.config.outbox_dir)
-        if self.config["PAPERPOST_DKIM_KEY_FILE"]:
-            from bot.channels.email.dkim import DkimKey, SigningMailer
-
-            key = DkimKey.from_settings(self.config["PAPERPOST_DKIM_KEY_FILE"], self.config["PAPERPOST_DKIM_SELECTOR"],
-                                        self.config["PAPERPOST_DKIM_DOMAIN"], self.config["PAPERPOST_MAIL_FROM"])
-            mailer = SigningMailer(mailer, key)
-        return mailer
+    @staticmethod
+    def close_channels(channels: list[Channel]) -> None:
+        for channel in channels:
+            channel.sender.close()
 
     def close(self) -> None:
         if "http" in self.__dict__:
             self.http.close()
         if "db" in self.__dict__:
             self.db.dispose()
+
+
+# The delivery channels of every process, each built for one send pass (None: not configured here).
+# A channel joins with one entry: Telegram adds `lambda app: telegram_channel(app.config, app.db)`.
+CHANNELS: tuple[Callable[[App], Channel | None], ...] = (
+    lambda app: email_channel(app.config, app.db, extra_composers=app.extra_composers),
+)

@@ -20,7 +20,7 @@ def planned(env, count: int):
     add_matches(app, people[: count // 2], tag="b", per_person=2)
     plan_digests(app.db, app.clock(), ignore_hour=True)
     with app.db.session() as session:
-        items = outbox.claim(session, app.clock(), limit=count)
+        items = outbox.claim(session, app.clock(), owner_id=1, limit=count)
     return app, items
 
 

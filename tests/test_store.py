@@ -80,11 +80,11 @@ def test_outbox_key_plans_once_and_claims_with_lease(db):
         assert first is not None
         assert outbox.plan(s, person.id, "email", "digest", "2026-11-28", NOW) is None
     with db.session() as s:
-        claimed = outbox.claim(s, NOW, lease_seconds=60)
+        claimed = outbox.claim(s, NOW, owner_id=1, lease_seconds=60)
         assert [i.id for i in claimed] == [first] and claimed[0].attempts == 1
-        assert outbox.claim(s, NOW) == []  # leased
+        assert outbox.claim(s, NOW, owner_id=2) == []  # leased
     with db.session() as s:  # the sender died: after the lease, the row is taken over
-        assert [i.id for i in outbox.claim(s, NOW + timedelta(seconds=61))] == [first]
+        assert [i.id for i in outbox.claim(s, NOW + timedelta(seconds=61), owner_id=2)] == [first]
 
 
 def test_matches_are_stored_once_and_travel_with_their_digest(db):

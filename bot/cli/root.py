@@ -14,7 +14,6 @@ from rich.table import Table
 
 from bot.app import App
 from bot.config import load_config
-from bot.channels.email.confirm_mail import compose_confirm
 
 # No markup: the text we print carries titles, addresses and errors, never rich tags.
 # Piped output (logs, scripts) gets wide tables instead of rich's 80-column default.
@@ -27,7 +26,6 @@ console = Console(highlight=False, markup=False, soft_wrap=True, width=None if s
 def cli(ctx: click.Context) -> None:
     """paperpost: new research papers matched to each subscriber's interests, sent as email digests."""
     app = App(load_config())
-    app.extra_composers["confirm"] = compose_confirm
     ctx.obj = app
     ctx.call_on_close(app.close)
 

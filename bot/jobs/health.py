@@ -1,5 +1,5 @@
 """Health of the service (for GET /healthz): the database answers, sources were polled, the outbox drains,
-and the worker's jobs keep running."""
+the worker's jobs keep running, and which workers are alive (a lock test) with their roles."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ from typing import Any
 
 from sqlalchemy import text
 
-from bot.store import Database, heartbeats, outbox, sources
+from bot.jobs.liveness import alive_among
+from bot.store import Database, heartbeats, outbox, sources, workers
 from bot.store.heartbeats import Heartbeat
+from bot.store.workers import WorkerInfo
 
 # A job is stuck when it has not started (or not finished) for this many intervals. The floor leaves room
 # for a slow poll (many sources, arXiv's 3 s pacing, 30 s timeouts) with a short interval.
@@ -43,6 +45,13 @@ def worker_report(beats: list[Heartbeat], now: datetime) -> tuple[bool, dict[str
     return not stuck, {"state": f"stuck: {', '.join(stuck)}" if stuck else "ok", "jobs": jobs}
 
 
+def workers_report(registered: list[WorkerInfo], alive: set[int]) -> list[dict[str, Any]]:
+    """The workers not known to have stopped, oldest first, each with its roles and whether its lock is held."""
+    return [{"id": w.id, "host": w.host, "pid": w.pid, "roles": list(w.roles), "alive": w.id in alive,
+             "planner": "plan" in w.roles or "poll" in w.roles, "started_at": w.started_at.isoformat(),
+             "heartbeat_at": w.heartbeat_at.isoformat()} for w in registered]
+
+
 def health_report(db: Database, now: datetime) -> tuple[bool, dict[str, Any]]:
     """(healthy, details): details name the database state, each source's last poll, the outbox backlog
     and the worker's jobs; unhealthy when the database fails or a worker job is stuck."""
@@ -54,8 +63,10 @@ def health_report(db: Database, now: datetime) -> tuple[bool, dict[str, Any]]:
                       for s in sources.list_sources(session)}
             backlog = outbox.backlog(session)
             beats = heartbeats.list_heartbeats(session)
+            registered = workers.live_workers(session)
+        alive = alive_among(db, [w.id for w in registered])
     except Exception as exc:  # noqa: BLE001 - any database failure means unhealthy, reported not raised
         return False, {"database": f"error: {exc.__class__.__name__}"}
     worker_ok, worker = worker_report(beats, now)
     return worker_ok, {"database": "ok", "sources": polled, "outbox": backlog, "worker": worker,
-                       "checked_at": now.isoformat()}
+                       "workers": workers_report(registered, alive), "checked_at": now.isoformat()}

@@ -1,71 +1,75 @@
-"""Sending: claim outbox rows, compose each message, hand it to the mailer, record the result.
+"""Sending: claim outbox rows for an owner, compose each message, hand it to its channel's sender, record the outcome.
 
-Each sending thread owns one SMTP connection and takes one row at a time
-through compose -> send -> record, committing the row's result before it takes
-the next one: a crash can leave at most one accepted-but-unrecorded message per
-connection (the documented window, docs/delivery.md). What a claim's digests
-need is loaded once per claim (bot/sending/digests.py), so composing in the
-threads touches no database.
+Each sending thread takes one row at a time through compose -> send -> record,
+committing the row's result before it takes the next one: a crash can leave at
+most one accepted-but-unrecorded message per connection (the documented window,
+docs/delivery.md). Claims carry the owner and a lease that a renewal thread
+extends while the owner works; rows of a dead owner are taken back at once.
+What a claim's digests need is loaded once per claim (DigestBatch), so
+composing in the threads touches no database.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy.orm import Session
 
-from bot.channels.email.mime import Envelope
-from bot.config import Config
-from bot.channels.email import Mailer
-from bot.errors import DeliveryError, ServerUnavailable
-from bot.jobs.plan import drop_stale_digests
+from bot.channels.channel import BatchComposer, Channel, Composer, RowComposer
+from bot.channels.context import MailContext, digest_links, list_headers
 from bot.channels.email.digest_mail import (
-    BatchComposer,
-    Composer,
     DigestBatch,
     DigestComposer,
-    MailContext,
-    RowComposer,
     compose_digest,
-    digest_links,
-    list_headers,
     load_digest,
     preview_digest,
 )
-from bot.store import Database, matches, outbox, subscribers
+from bot.channels.outcomes import Outcome, retry_after
+from bot.config import Config
+from bot.jobs.claims import LeaseRenewer, Recorder
+from bot.jobs.plan import drop_stale_digests
+from bot.logs import log_event
+from bot.store import Database, outbox
 from bot.store.outbox import OutboxItem
 
-__all__ = ["BatchComposer", "Composer", "DeliveryPolicy", "DigestBatch", "DigestComposer", "MailContext", "RowComposer",
-           "SendReport", "compose_digest", "digest_links", "list_headers", "load_digest", "preview_digest",
-           "send_pending"]
+__all__ = ["BatchComposer", "Composer", "DeliveryPolicy", "DigestBatch", "DigestComposer", "MailContext", "Owner",
+           "RowComposer", "SendReport", "compose_digest", "digest_links", "list_headers", "load_digest",
+           "preview_digest", "send_pending"]
 
 MAX_ATTEMPTS = 8
 RETRY_BASE = timedelta(minutes=2)
 RETRY_CAP = timedelta(hours=6)
-LEASE_SECONDS = 300
+LEASE_SECONDS = 60
+
+
+class Owner(Protocol):
+    """Who claims rows: a registered process (bot.jobs.liveness) that can tell which other owners are dead."""
+
+    id: int
+
+    def dead_owners(self) -> Collection[int]: ...
 
 
 @dataclass(frozen=True)
 class DeliveryPolicy:
-    """How send_pending retries, gives up, and how many threads it sends from."""
+    """How send_pending retries and gives up, how long a claim is leased, how many threads it sends from."""
 
-    workers: int = 1
+    workers: int | None = None  # None: as many as the channel's sender can use at once
     max_attempts: int = MAX_ATTEMPTS
     retry_base: timedelta = RETRY_BASE
     lease_seconds: int = LEASE_SECONDS
-    bounce_limit: int = 3
     stale_after: timedelta = timedelta(hours=36)
 
     @classmethod
-    def from_config(cls, config: Config, *, workers: int = 1) -> DeliveryPolicy:
-        return cls(workers=max(1, workers), bounce_limit=config["PAPERPOST_BOUNCE_LIMIT"],
-                   stale_after=timedelta(hours=config["PAPERPOST_STALE_HOURS"]))
+    def from_config(cls, config: Config, *, workers: int | None = None) -> DeliveryPolicy:
+        return cls(workers=workers, stale_after=timedelta(hours=config["PAPERPOST_STALE_HOURS"]))
 
     def retry_at(self, now: datetime, attempts: int) -> datetime | None:
         """When to try again after `attempts` tries (doubling, capped), or None: give up."""
@@ -77,66 +81,104 @@ class DeliveryPolicy:
 @dataclass(frozen=True)
 class SendReport:
     sent: int = 0
-    failed: int = 0  # includes `bounced`
+    failed: int = 0  # includes `bounced` and `gone`
     dropped: int = 0
-    deferred: int = 0  # claimed, then given back unsent (server unreachable, or a shutdown)
-    bounced: int = 0  # permanent failures: counted against the address
+    deferred: int = 0  # claimed, then given back unsent (channel unavailable, or a shutdown)
+    bounced: int = 0  # permanent failures (email: counted against the address)
+    gone: int = 0  # channels turned off for a subscriber (recipient gone, or the bounce limit reached)
+    taken_back: int = 0  # rows a stopped sender had left `sending`, taken over and sent by this run
+    held_by_live: int = 0  # rows `sending` under another sender that is alive: not ours to take
+    fenced: int = 0  # results not written: the row had been taken over by another sender meanwhile
 
 
-def send_pending(db: Database, mailer: Mailer, ctx: MailContext, composers: Mapping[str, Composer], *,
+def send_pending(db: Database, channels: Sequence[Channel], ctx: MailContext, owner: Owner, *,
                  only_subscriber: int | None = None, batch: int = 100,
                  on_progress: Callable[[OutboxItem, str], None] | None = None,
                  should_stop: Callable[[], bool] | None = None,
                  policy: DeliveryPolicy | None = None) -> SendReport:
-    """Deliver every deliverable email row; each row ends sent, failed (with a retry time), dropped or queued again.
+    """Deliver every deliverable row of `channels`; each ends sent, failed (with a retry time), dropped or queued.
 
-    Rows are claimed in batches with a lease and sent by `policy.workers` threads
-    (one SMTP connection each). A thread records each row's result before it
-    sends its next message. When `should_stop()` turns true (a shutdown) or the
-    server cannot be reached, the rows claimed but not sent are released untouched.
+    Only the (channel, kind) pairs a channel has a composer for are claimed: other
+    rows stay queued for a process that can write them. When `should_stop()` turns
+    true (a shutdown) or a channel is unavailable, the rows claimed but not sent
+    are handed back untouched.
     """
-    policy = policy or DeliveryPolicy.from_config(ctx.config, workers=getattr(mailer, "parallelism", 1))
-    stop = threading.Event()
+    policy = policy or DeliveryPolicy.from_config(ctx.config)
     counts: Counter[str] = Counter()
     with db.session() as session:
         counts["dropped"] += drop_stale_digests(session, ctx.clock(), policy.stale_after)
-    rows = _Rows(db, ctx, policy)
+    recorder = Recorder(db, ctx, policy, owner.id)
+    with LeaseRenewer(recorder, policy.lease_seconds):
+        for channel in channels:
+            if should_stop is not None and should_stop():
+                break
+            if channel.composers:
+                _drain(db, channel, ctx, owner, recorder, policy, counts, only_subscriber, batch, on_progress,
+                       should_stop)
+    with db.session() as session:
+        held = outbox.count_held(session, ctx.clock(), owner_id=owner.id, dead_owners=owner.dead_owners(),
+                                 only_subscriber=only_subscriber)
+    return SendReport(counts["sent"], counts["failed"] + counts["bounced"] + counts["gone"], counts["dropped"],
+                      deferred=counts["deferred"], bounced=counts["bounced"], gone=recorder.extra["turned_off"],
+                      taken_back=counts["taken_back"], held_by_live=held, fenced=recorder.extra["fenced"])
+
+
+def _drain(db: Database, channel: Channel, ctx: MailContext, owner: Owner, recorder: Recorder,
+           policy: DeliveryPolicy, counts: Counter[str], only_subscriber: int | None, batch: int,
+           on_progress: Callable[[OutboxItem, str], None] | None, should_stop: Callable[[], bool] | None) -> None:
+    """Claim, send and record one channel's rows until none are left, the channel is unavailable, or a stop."""
+    unavailable = threading.Event()
 
     def stopping() -> bool:
-        return stop.is_set() or (should_stop is not None and should_stop())
+        return unavailable.is_set() or (should_stop is not None and should_stop())
 
     def deliver(task: tuple[OutboxItem, RowComposer]) -> str:
         """One row from claim to recorded result, in a sending thread."""
         item, compose = task
         if stopping():
-            return rows.release(item)
+            return recorder.release(item)
         try:
-            envelope = compose(item)
+            message = compose(item)
         except Exception as exc:  # noqa: BLE001 - a bug in one message must not stop the others; it is recorded
-            return rows.failed(item, DeliveryError(f"could not compose: {exc.__class__.__name__}: {exc}"))
-        if envelope is None:
-            return rows.dropped(item, "nothing to send any more" if item.kind in composers
-                                else f"no composer for {item.kind!r}")
+            return recorder.failed(channel, item, retry_after(None, f"could not compose: {exc.__class__.__name__}: {exc}"))
+        if message is None:
+            return recorder.dropped(item, "nothing to send any more")
         if stopping():
-            return rows.release(item)
+            return recorder.release(item)
         try:
-            mailer.send(envelope)
-        except ServerUnavailable as exc:
-            stop.set()
-            return rows.release(item, str(exc))
-        except DeliveryError as exc:
-            return rows.failed(item, exc)
-        # Until this commit the crash window is open: the server has the message (docs/delivery.md).
-        return rows.sent(item, envelope)
+            outcome = channel.sender.send(message)
+        except Exception as exc:  # noqa: BLE001 - senders return outcomes; a bug raising is retried on the backoff
+            log_event("send.error", level=logging.ERROR, exc_info=True, outbox=item.id, channel=channel.name)
+            outcome = retry_after(None, f"the {channel.name} sender failed: {exc.__class__.__name__}: {exc}")
+        # Until the result commits the crash window is open: the server has the message (docs/delivery.md).
+        return _record(channel, item, message, outcome)
 
-    with ThreadPoolExecutor(max_workers=policy.workers, thread_name_prefix="send") as pool:
+    def _record(channel: Channel, item: OutboxItem, message: object, outcome: Outcome) -> str:
+        if outcome.kind == "sent":
+            return recorder.sent(channel, item, getattr(message, "subject", None))
+        if outcome.kind == "unavailable":
+            unavailable.set()
+            return recorder.release(item, outcome.reason)
+        return recorder.failed(channel, item, outcome)
+
+    workers = max(1, policy.workers or getattr(channel.sender, "parallelism", 1))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"send-{channel.name}") as pool:
         while not stopping():
-            with rows.lock, db.session() as session:
-                claimed = outbox.claim(session, ctx.clock(), lease_seconds=policy.lease_seconds, limit=batch,
+            dead = owner.dead_owners()
+            with recorder.lock, db.session() as session:
+                claimed = outbox.claim(session, ctx.clock(), owner_id=owner.id, kinds=channel.kinds,
+                                       dead_owners=dead, lease_seconds=policy.lease_seconds, limit=batch,
                                        only_subscriber=only_subscriber)
-                tasks = _prepare(session, claimed, composers, ctx, rows)
+                tasks = _prepare(session, claimed, channel, ctx, recorder)
             if not claimed:
                 break
+            for item in claimed:
+                if item.taken_over:
+                    counts["taken_back"] += 1
+                    log_event("send.recover", level=logging.WARNING, outbox=item.id, to=item.email, kind=item.kind,
+                              period=item.period, attempt=item.attempts,
+                              note="left `sending` by a sender that stopped; sending it now (if it was in flight, "
+                                   "the server may have it already, and it arrives twice)")
             # map() hands each thread its next row only once it returned the previous one (recorded).
             for (item, _), result in zip(tasks, pool.map(deliver, tasks)):
                 counts[result] += 1
@@ -144,72 +186,16 @@ def send_pending(db: Database, mailer: Mailer, ctx: MailContext, composers: Mapp
                     on_progress(item, result)
             if len(claimed) < batch:
                 break
-    return SendReport(counts["sent"], counts["failed"] + counts["bounced"], counts["dropped"],
-                      deferred=counts["deferred"], bounced=counts["bounced"])
 
 
-def _prepare(session: Session, claimed: list[OutboxItem], composers: Mapping[str, Composer], ctx: MailContext,
-             rows: _Rows) -> list[tuple[OutboxItem, RowComposer]]:
+def _prepare(session: Session, claimed: list[OutboxItem], channel: Channel, ctx: MailContext,
+             recorder: Recorder) -> list[tuple[OutboxItem, RowComposer]]:
     """A row composer per claimed row: batch composers load their rows at once, others get a session per row."""
     by_kind: dict[str, RowComposer] = {}
     for kind in {item.kind for item in claimed}:
-        composer = composers.get(kind)
-        if composer is None:
-            by_kind[kind] = _no_composer
-        elif hasattr(composer, "prepare"):
-            by_kind[kind] = composer.prepare(session, [i for i in claimed if i.kind == kind], ctx)  # type: ignore[union-attr, arg-type]
+        composer = channel.composers[kind]  # claimed by kind: only kinds this channel composes
+        if hasattr(composer, "prepare"):
+            by_kind[kind] = composer.prepare(session, [i for i in claimed if i.kind == kind], ctx)
         else:
-            by_kind[kind] = rows.with_session(composer)
+            by_kind[kind] = recorder.with_session(composer)
     return [(item, by_kind[item.kind]) for item in claimed]
-
-
-def _no_composer(item: OutboxItem) -> Envelope | None:
-    return None  # dropped: nothing in this process can write it
-
-
-class _Rows:
-    """Records each row's result in its own short transaction, from any sending thread.
-
-    SQLite has one writer at a time and its busy handler sleeps in steps of
-    milliseconds, so on SQLite the threads take turns through one lock (a
-    commit is well under a millisecond); PostgreSQL needs no such lock.
-    """
-
-    def __init__(self, db: Database, ctx: MailContext, policy: DeliveryPolicy):
-        self.db, self.ctx, self.policy = db, ctx, policy
-        self.lock: AbstractContextManager[object] = threading.Lock() if db.is_sqlite else nullcontext()
-
-    def with_session(self, compose: Composer) -> RowComposer:
-        def compose_row(item: OutboxItem) -> Envelope | None:
-            with self.lock, self.db.session() as session:
-                return compose(session, item, self.ctx)
-        return compose_row
-
-    def sent(self, item: OutboxItem, envelope: Envelope) -> str:
-        with self.lock, self.db.session() as session:
-            outbox.mark_sent(session, item.id, self.ctx.clock(), envelope.subject)
-            subscribers.clear_bounces(session, item.subscriber_id)
-        return "sent"
-
-    def release(self, item: OutboxItem, error: str | None = None) -> str:
-        """Nothing was sent: the row waits, queued (with the reason when the server is unavailable)."""
-        with self.lock, self.db.session() as session:
-            outbox.release(session, [item.id])
-            if error:
-                outbox.note_error(session, item.id, error)
-        return "deferred"
-
-    def dropped(self, item: OutboxItem, reason: str) -> str:
-        with self.lock, self.db.session() as session:
-            outbox.mark_dropped(session, item.id, reason)
-            matches.release_from_outbox(session, item.id)  # a dropped digest's matches roll into the next one
-        return "dropped"
-
-    def failed(self, item: OutboxItem, error: DeliveryError) -> str:
-        with self.lock, self.db.session() as session:
-            outbox.mark_failed(session, item.id, str(error),
-                               None if error.permanent else self.policy.retry_at(self.ctx.clock(), item.attempts))
-            if error.permanent and item.channel == "email":
-                subscribers.record_bounce(session, item.subscriber_id, self.policy.bounce_limit)
-                return "bounced"
-        return "failed"

@@ -6,19 +6,25 @@ outbox row that is queued or whose retry time has come) and does that. So a
 source or subscriber added while the worker runs is seen at the next run, a
 restart loses nothing, and the jobs could later move to other machines.
 
-- `poll` (every min(PAPERPOST_POLL_INTERVAL, 60) s): polls each due source
-  (`Poller.due`: the source's own interval or the default, and its backoff),
-  matches the new papers, and wakes `plan` when they brought matches.
-- `plan` (every PAPERPOST_PLAN_INTERVAL s): matches new or changed profiles,
-  queues the digests that are due, and wakes `send` when it queued any.
-- `send` (every min(PAPERPOST_PLAN_INTERVAL, 60) s): drains the outbox, which
-  also retries failed rows once their backoff has passed.
+Roles (`paperpost worker --jobs poll,plan,send`, default all):
+- the planner holds the planner lock (bot.jobs.locks) for as long as it lives and runs
+  `poll` (every min(PAPERPOST_POLL_INTERVAL, 60) s: polls each due source, matches the
+  new papers, wakes `plan` when they brought matches), `plan` (every
+  PAPERPOST_PLAN_INTERVAL s: matches new or changed profiles, queues the digests due,
+  wakes `send`) and `prune` (daily: retention);
+- a worker whose lock try failed is a standby (PostgreSQL only: on SQLite a second
+  worker refuses to start); bot.jobs.watch retries the lock and makes it the planner
+  when the holder dies;
+- `send` (any number of workers; every PAPERPOST_SEND_INTERVAL s, and at once when
+  woken: by `plan`, by the web pages in the same process, by a NOTIFY on PostgreSQL
+  (bot.jobs.wake), by the watch when a dead worker's rows are there to take back)
+  drains the outbox as this worker (the owner of what it claims).
 
-`poll` and `plan` share one thread, so matching never runs twice at once;
+`poll`, `plan` and `prune` share one thread, so matching never runs twice at once;
 `send` has its own, so a slow feed never holds up mail. Every job runs once at
-start (catching up what was missed while the worker was down: a digest stays
-due for the rest of its day), never overlaps itself (max_instances=1), and
-runs missed while the machine slept are run once (coalesce), however late.
+start (catching up what was missed while the worker was down), and runs missed
+while the machine slept are run once (coalesce), however late. A wake-up while
+`send` runs queues one more pass right after it (max two instances on one thread).
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -40,14 +46,20 @@ from sqlalchemy.engine import make_url
 
 from bot.app import App
 from bot.config import Config
-from bot.logs import log_event
-from bot.jobs.cycle import match_step, send_step
-from bot.jobs.plan import plan_digests
+from bot.jobs.cycle import match_step, plan_step, send_step
+from bot.jobs.liveness import WorkerHandle
+from bot.jobs.locks import PlannerLock
 from bot.jobs.poll import PollReport, poll_one
+from bot.jobs.prune import prune_step
+from bot.jobs.watch import Watch
+from bot.logs import log_event
 from bot.store import heartbeats, outbox, sources
 from bot.store.outbox import OutboxItem
 
-TICK_MAX = 60.0  # seconds: the longest the poll and send jobs wait between looks at the database
+TICK_MAX = 60.0  # seconds: the longest the poll job waits between looks at the database
+JOBS = ("poll", "plan", "send")
+PLANNER_JOBS = ("poll", "plan")
+PRUNE_EVERY = 24 * 3600.0
 
 
 @dataclass(frozen=True)
@@ -60,40 +72,78 @@ class Intervals:
 
     @classmethod
     def from_config(cls, config: Config) -> Intervals:
-        plan = float(config["PAPERPOST_PLAN_INTERVAL"])
-        return cls(poll=min(float(config["PAPERPOST_POLL_INTERVAL"]), TICK_MAX), plan=plan, send=min(plan, TICK_MAX))
+        return cls(poll=min(float(config["PAPERPOST_POLL_INTERVAL"]), TICK_MAX),
+                   plan=float(config["PAPERPOST_PLAN_INTERVAL"]), send=float(config["PAPERPOST_SEND_INTERVAL"]))
+
+
+def roles_of(jobs: Sequence[str], planning: bool) -> tuple[str, ...]:
+    """What the workers table shows: the planner's poll/plan, send, and `standby` while waiting on the lock."""
+    planner_jobs = [j for j in PLANNER_JOBS if j in jobs]
+    roles = planner_jobs if planning else []
+    if "send" in jobs:
+        roles.append("send")
+    if planner_jobs and not planning:
+        roles.append("standby")
+    return tuple(roles)
 
 
 class Worker:
-    """The scheduled jobs of one worker process; `start()`, then `stop()` on shutdown."""
+    """The scheduled jobs of one worker process; `start()`, then `stop()` on shutdown.
 
-    def __init__(self, app: App, intervals: Intervals | None = None):
+    `handle` is this process's registration (the owner of its claims); `planner` the planner
+    lock it may hold (None: it never plans), already held when `planning` is True (SQLite).
+    """
+
+    def __init__(self, app: App, handle: WorkerHandle, *, jobs: Sequence[str] = JOBS,
+                 planner: PlannerLock | None = None, planning: bool = False, intervals: Intervals | None = None):
         self.app = app
+        self.handle = handle
+        self.jobs = tuple(j for j in JOBS if j in jobs)
+        self.planner = planner if any(j in self.jobs for j in PLANNER_JOBS) else None
         self.intervals = intervals or Intervals.from_config(app.config)
         self.stopping = threading.Event()
+        self.lost = threading.Event()  # our liveness lock is gone: stop claiming, the process exits non-zero
         self._running = 0
         self._idle = threading.Condition()
         self._host, self._pid = socket.gethostname(), os.getpid()
+        self._planning_lock = threading.Lock()  # becoming the planner and losing it never interleave
         self.scheduler = BackgroundScheduler(
             executors={"default": ThreadPoolExecutor(1), "delivery": ThreadPoolExecutor(1)},
             job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": None},
             timezone=timezone.utc)
+        self.watch = Watch(handle, self.planner, planning=planning and self.planner is not None,
+                           on_planner=self._became_planner, on_planner_lost=self._lost_planner,
+                           on_dead=self.wake_sender, on_lost=self._lost_liveness)
+        self._listener: object | None = None
+
+    @property
+    def planning(self) -> bool:
+        return self.watch.planning
 
     def start(self) -> None:
-        """Take back what a dead worker left half-sent, then start every job (each runs at once)."""
-        self.recover()
-        now = datetime.now(timezone.utc)
-        jobs: tuple[tuple[str, Callable[[], None], float, str], ...] = (
-            ("poll", self.poll_job, self.intervals.poll, "default"),
-            ("plan", self.plan_job, self.intervals.plan, "default"),
-            ("send", self.send_job, self.intervals.send, "delivery"),
-        )
-        for name, body, every, executor in jobs:
-            self.scheduler.add_job(self._run, "interval", args=(name, every, body), seconds=every, id=name,
-                                   name=name, executor=executor, next_run_time=now)
+        """Start the send job (if ours) and, as the planner, poll, plan and prune; else stand by for the lock."""
+        if self.planner is not None and not self.watch.planning:
+            self._try_planner()
+        if "send" in self.jobs:
+            self._add("send", self.send_job, self.intervals.send, "delivery", instances=2)
+        if self.watch.planning:
+            self._add_planner_jobs()
+        self.handle.set_roles(roles_of(self.jobs, self.watch.planning))
         self.scheduler.start()
-        log_event("worker.start", pid=self._pid, database=_safe_url(self.app.config.database_url),
-                  poll_every=self.intervals.poll, plan_every=self.intervals.plan, send_every=self.intervals.send)
+        self.watch.start()
+        if "send" in self.jobs and not self.app.db.is_sqlite:
+            from bot.jobs.wake import OutboxListener  # psycopg is needed on PostgreSQL only
+
+            self._listener = OutboxListener(self.app.config.database_url, self.wake_sender).start()
+        log_event("worker.start", pid=self._pid, worker=self.handle.id, roles=",".join(self.handle.roles),
+                  database=_safe_url(self.app.config.database_url), poll_every=self.intervals.poll,
+                  plan_every=self.intervals.plan, send_every=self.intervals.send)
+        if self.planner is not None and self.watch.planning:
+            log_event("worker.planner", worker=self.handle.id, roles=",".join(self.handle.roles), lock=self.planner.where)
+        elif self.planner is not None:
+            log_event("worker.standby", worker=self.handle.id, lock=self.planner.where,
+                      note="another worker is the planner; this one sends (if asked to) and takes over "
+                           "within seconds of its end")
 
     def stop(self, grace: float = 5.0) -> bool:
         """Take no new work; wait up to `grace` s for running jobs to finish or hand back their rows.
@@ -103,6 +153,9 @@ class Worker:
         """
         self.stopping.set()
         log_event("worker.stopping", running_jobs=self._running)
+        self.watch.stop()
+        if self._listener is not None:
+            self._listener.stop()  # type: ignore[attr-defined]
         try:
             self.scheduler.shutdown(wait=False)
         except SchedulerNotRunningError:
@@ -113,19 +166,54 @@ class Worker:
                 self._idle.wait(deadline - time.monotonic())
             return self._running == 0
 
-    def recover(self) -> None:
-        """Make rows a dead worker left `sending` claimable now, not when their lease runs out.
+    # Roles --------------------------------------------------------------------------------------------
 
-        Safe because the caller holds the planner lock: no other sender is alive. If the
-        mail server had accepted such a message before the crash, it arrives twice: the one documented window.
-        """
-        with self.app.db.session() as session:
-            abandoned = outbox.expire_leases(session, self.app.clock())
-        for item in abandoned:
-            log_event("send.recover", level=logging.WARNING, outbox=item.id, to=item.email, kind=item.kind,
-                      period=item.period, attempt=item.attempts,
-                      note="claimed by a worker that died; sending it now (if it was in flight, "
-                           "the mail server may have it already, and it arrives twice)")
+    def _try_planner(self) -> None:
+        from bot.errors import WorkerLockHeld
+
+        assert self.planner is not None
+        try:
+            self.planner.acquire()
+        except WorkerLockHeld:
+            return
+        self.watch.planning = True
+
+    def _became_planner(self) -> None:
+        """The watch took the planner lock (the holder is gone): start polling and planning now."""
+        with self._planning_lock:
+            if self.stopping.is_set():
+                return
+            self._add_planner_jobs()
+            self.handle.set_roles(roles_of(self.jobs, True))
+        log_event("worker.planner", worker=self.handle.id, roles=",".join(self.handle.roles),
+                  lock=self.planner.where if self.planner else None)
+
+    def _lost_planner(self) -> None:
+        """The planner lock's connection died: stop polling and planning, and stand by again."""
+        with self._planning_lock:
+            for job in (*PLANNER_JOBS, "prune"):
+                try:
+                    self.scheduler.remove_job(job)
+                except (JobLookupError, SchedulerNotRunningError):
+                    pass
+            self.handle.set_roles(roles_of(self.jobs, False))
+        log_event("worker.standby", worker=self.handle.id, lock=self.planner.where if self.planner else None)
+
+    def _lost_liveness(self) -> None:
+        self.lost.set()
+        self.stopping.set()
+
+    def _add_planner_jobs(self) -> None:
+        if "poll" in self.jobs:
+            self._add("poll", self.poll_job, self.intervals.poll, "default")
+        if "plan" in self.jobs:
+            self._add("plan", self.plan_job, self.intervals.plan, "default")
+            self._add("prune", self.prune_job, PRUNE_EVERY, "default")  # retention is the planner's housekeeping
+
+    def _add(self, name: str, body: Callable[[], None], every: float, executor: str, instances: int = 1) -> None:
+        self.scheduler.add_job(self._run, "interval", args=(name, every, body), seconds=every, id=name, name=name,
+                               executor=executor, max_instances=instances, next_run_time=datetime.now(timezone.utc),
+                               replace_existing=True)
 
     # The jobs -----------------------------------------------------------------------------------------
 
@@ -153,7 +241,7 @@ class Worker:
         """Match new or changed profiles, queue the digests due now, and wake the sender if any were."""
         self._match()
         now = self.app.clock()
-        report = plan_digests(self.app.db, now)
+        report = plan_step(self.app, now=now)
         if not report.planned:
             return
         with self.app.db.session() as session:
@@ -164,15 +252,22 @@ class Worker:
                   already=report.already)
         self._wake("send")
 
+    def prune_job(self) -> None:
+        """Prune what is older than PAPERPOST_RETENTION_DAYS (never queued mail); prune_step logs the counts."""
+        prune_step(self.app)
+
     def send_job(self) -> None:
         """Deliver what the outbox holds; on shutdown, hand back the rows not yet sent."""
-        report = send_step(self.app, on_progress=self._log_send, should_stop=self.stopping.is_set)
+        report = send_step(self.app, self.handle, on_progress=self._log_send, should_stop=self._should_stop)
         if report.sent or report.failed or report.dropped:
             log_event("send.done", sent=report.sent, failed=report.failed, dropped=report.dropped)
 
     def wake_sender(self) -> None:
-        """Send now what was just queued (a confirmation mail from the web pages), not at the next tick."""
+        """Send now what was just queued (a confirmation mail, a NOTIFY, a dead worker's rows), not at the next tick."""
         self._wake("send")
+
+    def _should_stop(self) -> bool:
+        return self.stopping.is_set() or self.lost.is_set()
 
     # Plumbing -----------------------------------------------------------------------------------------
 
@@ -194,7 +289,7 @@ class Worker:
                   result=result, attempt=item.attempts, error=reason)
 
     def _wake(self, job: str) -> None:
-        """Run `job` now instead of at its next tick (skipped if it is running: it will see the work next time)."""
+        """Run `job` now instead of at its next tick (if it is running, `send` runs once more right after)."""
         if self.stopping.is_set():
             return
         try:

@@ -1,4 +1,7 @@
-"""Worker heartbeats: one row per scheduler job, touched when the job starts and ends."""
+"""Job heartbeats: one row per scheduler job, touched when the job starts and ends (by whichever worker ran it).
+
+Each worker's own heartbeat (and roles) is its row in `workers` (bot.store.workers).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.store.schema import WorkerHeartbeatRow
@@ -25,11 +29,19 @@ class Heartbeat:
 
 def job_started(session: Session, job: str, interval: int, now: datetime, *, pid: int, host: str) -> None:
     """Record that `job` (run every `interval` seconds) started at `now` in process `pid` on `host`."""
+    values = {"interval": interval, "running": True, "pid": pid, "host": host, "last_started": now}
     row = session.get(WorkerHeartbeatRow, job)
     if row is None:
-        row = WorkerHeartbeatRow(job=job)
-        session.add(row)
-    row.interval, row.running, row.pid, row.host, row.last_started = interval, True, pid, host, now
+        try:
+            with session.begin_nested():  # several workers run `send`: their first runs may race to insert
+                session.add(WorkerHeartbeatRow(job=job, **values))
+            return
+        except IntegrityError:
+            row = session.get(WorkerHeartbeatRow, job)
+            if row is None:
+                raise
+    for name, value in values.items():
+        setattr(row, name, value)
 
 
 def job_finished(session: Session, job: str, now: datetime, error: str | None = None) -> None:

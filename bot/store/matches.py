@@ -1,17 +1,25 @@
-"""Matches (subscriber, paper, evidence) in the database; each pair is stored once."""
+"""Matches (subscriber, paper, evidence) in the database, and which message carries each one on each channel.
+
+A match is stored once; `match_deliveries` links it to the outbox row that
+carries it on a channel (at most one per (match, channel)). "Unsent on channel
+C" means no link for C. A dropped message deletes its links, so its matches
+roll into the next message. `matches.outbox_id` is the old single link: kept
+one release for a safe upgrade, never read or written here.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import and_, delete, exists, insert, select
 from sqlalchemy.orm import Session
 
 from bot.models import Hit, Match
-from bot.store.schema import MatchRow
+from bot.store.schema import MatchDeliveryRow, MatchRow
 
 _CHUNK = 500  # ids per IN (...) list: well under every backend's limit on bound parameters
+EMAIL = "email"
 
 
 def save_matches(session: Session, matches: Iterable[Match], now: datetime) -> int:
@@ -39,65 +47,88 @@ def to_match(row: MatchRow) -> Match:
     return Match(row.subscriber_id, row.paper_id, row.score, tuple(row.interests), hits)
 
 
-def unsent_match_ids(session: Session, subscriber_id: int) -> list[int]:
-    """Matches of a subscriber that no digest has carried yet."""
+def _unsent_on(channel: str):  # type: ignore[no-untyped-def]
+    """No message carries the match on `channel`."""
+    return ~exists().where(MatchDeliveryRow.match_id == MatchRow.id, MatchDeliveryRow.channel == channel)
+
+
+def _carried_anywhere():  # type: ignore[no-untyped-def]
+    return exists().where(MatchDeliveryRow.match_id == MatchRow.id)
+
+
+def unsent_match_ids(session: Session, subscriber_id: int, channel: str = EMAIL) -> list[int]:
+    """Matches of a subscriber that no message has carried yet on `channel`."""
     return list(session.scalars(select(MatchRow.id).where(
-        MatchRow.subscriber_id == subscriber_id, MatchRow.outbox_id.is_(None)
-    ).order_by(MatchRow.id)))
+        MatchRow.subscriber_id == subscriber_id, _unsent_on(channel)).order_by(MatchRow.id)))
 
 
-def unsent_matches(session: Session, subscriber_id: int) -> list[Match]:
-    rows = session.scalars(select(MatchRow).where(MatchRow.subscriber_id == subscriber_id, MatchRow.outbox_id.is_(None)))
+def unsent_matches(session: Session, subscriber_id: int, channel: str = EMAIL) -> list[Match]:
+    rows = session.scalars(select(MatchRow).where(MatchRow.subscriber_id == subscriber_id, _unsent_on(channel))
+                           .order_by(MatchRow.id))
     return [to_match(row) for row in rows]
 
 
-def attach_to_outbox(session: Session, match_ids: list[int], outbox_id: int | None) -> None:
-    """Give matches to a digest (or back to the pool with None, when a digest is dropped)."""
-    for row in session.scalars(select(MatchRow).where(MatchRow.id.in_(match_ids))):
-        row.outbox_id = outbox_id
+def attach_to_outbox(session: Session, match_ids: list[int], outbox_id: int | None, channel: str = EMAIL) -> None:
+    """Give matches to a message on `channel` (or back to the pool with None)."""
+    if outbox_id is None:
+        for start in range(0, len(match_ids), _CHUNK):
+            session.execute(delete(MatchDeliveryRow).where(MatchDeliveryRow.channel == channel,
+                                                           MatchDeliveryRow.match_id.in_(match_ids[start:start + _CHUNK])))
+        return
+    attach_many(session, {outbox_id: match_ids}, channel)
 
 
 def matches_of_outbox(session: Session, outbox_id: int) -> list[Match]:
-    return [to_match(row) for row in session.scalars(select(MatchRow).where(MatchRow.outbox_id == outbox_id))]
+    return matches_by_outbox(session, [outbox_id])[outbox_id]
 
 
 def drop_unsent(session: Session, subscriber_ids: list[int]) -> None:
-    """Forget the matches no digest has carried yet (the profile they came from changed)."""
-    session.execute(delete(MatchRow).where(MatchRow.subscriber_id.in_(subscriber_ids), MatchRow.outbox_id.is_(None)))
+    """Forget the matches no message has carried yet on any channel (the profile they came from changed)."""
+    for start in range(0, len(subscriber_ids), _CHUNK):
+        session.execute(delete(MatchRow).where(MatchRow.subscriber_id.in_(subscriber_ids[start:start + _CHUNK]),
+                                               ~_carried_anywhere()).execution_options(synchronize_session=False))
 
 
 def release_from_outbox(session: Session, outbox_id: int) -> None:
-    """Give a dropped digest's matches back to the pool for the next digest."""
-    session.execute(update(MatchRow).where(MatchRow.outbox_id == outbox_id).values(outbox_id=None))
+    """Give a dropped message's matches back to the pool for the next one on its channel."""
+    release_many(session, [outbox_id])
 
 
-def unsent_match_ids_by_subscriber(session: Session, subscriber_ids: list[int]) -> dict[int, list[int]]:
-    """unsent_match_ids for many subscribers in one query (the planner's bulk path)."""
+def release_many(session: Session, outbox_ids: list[int]) -> None:
+    """release_from_outbox for many messages at once."""
+    for start in range(0, len(outbox_ids), _CHUNK):
+        session.execute(delete(MatchDeliveryRow).where(MatchDeliveryRow.outbox_id.in_(outbox_ids[start:start + _CHUNK])))
+
+
+def unsent_match_ids_by_subscriber(session: Session, subscriber_ids: list[int],
+                                   channel: str = EMAIL) -> dict[int, list[int]]:
+    """unsent_match_ids for many subscribers in one query per 500 (the planner's bulk path)."""
     found: dict[int, list[int]] = {}
-    for start in range(0, len(subscriber_ids), 500):  # stay under SQLite's bound-parameter limit
-        chunk = subscriber_ids[start:start + 500]
+    for start in range(0, len(subscriber_ids), _CHUNK):  # stay under SQLite's bound-parameter limit
+        chunk = subscriber_ids[start:start + _CHUNK]
         rows = session.execute(select(MatchRow.subscriber_id, MatchRow.id).where(
-            MatchRow.subscriber_id.in_(chunk), MatchRow.outbox_id.is_(None)).order_by(MatchRow.id))
+            MatchRow.subscriber_id.in_(chunk), _unsent_on(channel)).order_by(MatchRow.id))
         for subscriber_id, match_id in rows:
             found.setdefault(subscriber_id, []).append(match_id)
     return found
 
 
-def attach_many(session: Session, match_ids_by_outbox: dict[int, list[int]]) -> None:
-    """attach_to_outbox for many digests at once."""
-    rows = [{"id": m, "outbox_id": o} for o, ids in match_ids_by_outbox.items() for m in ids]
+def attach_many(session: Session, match_ids_by_outbox: dict[int, list[int]], channel: str = EMAIL) -> None:
+    """Link many matches to their messages on `channel`: one executemany INSERT."""
+    rows = [{"match_id": m, "channel": channel, "outbox_id": o} for o, ids in match_ids_by_outbox.items() for m in ids]
     if rows:
-        session.execute(update(MatchRow), rows)  # ORM bulk UPDATE by primary key: one executemany
+        session.execute(insert(MatchDeliveryRow), rows)
 
 
 def matches_by_outbox(session: Session, outbox_ids: Iterable[int]) -> dict[int, list[Match]]:
-    """matches_of_outbox for many digests in one query per 500 (plain columns: no ORM objects to build)."""
+    """The matches each message carries, in one query per 500 (plain columns: no ORM objects to build)."""
     wanted = sorted(set(outbox_ids))
     found: dict[int, list[Match]] = {i: [] for i in wanted}
-    columns = (MatchRow.outbox_id, MatchRow.subscriber_id, MatchRow.paper_id, MatchRow.score, MatchRow.interests,
-               MatchRow.hits)
-    for start in range(0, len(wanted), 500):
-        rows = session.execute(select(*columns).where(MatchRow.outbox_id.in_(wanted[start:start + 500]))
+    columns = (MatchDeliveryRow.outbox_id, MatchRow.subscriber_id, MatchRow.paper_id, MatchRow.score,
+               MatchRow.interests, MatchRow.hits)
+    for start in range(0, len(wanted), _CHUNK):
+        rows = session.execute(select(*columns).join(MatchRow, and_(MatchRow.id == MatchDeliveryRow.match_id))
+                               .where(MatchDeliveryRow.outbox_id.in_(wanted[start:start + _CHUNK]))
                                .order_by(MatchRow.id))
         for outbox_id, subscriber_id, paper_id, score, interests, hits in rows:
             found[outbox_id].append(Match(subscriber_id, paper_id, score, tuple(interests),

@@ -1,27 +1,32 @@
 """The outbox: one row per message to deliver, the single source of truth for delivery.
 
-States: queued -> sending (claimed with a lease) -> sent | failed | dropped.
+States: queued -> sending (claimed by an owner, with a lease) -> sent | failed | dropped.
 A failed row with `next_attempt_at` set is retried then; without it, it is final.
-A `sending` row whose lease ran out (its sender died) is claimed again.
+A `sending` row is claimed again when its lease ran out or its owner is known dead.
+Every result write is fenced: it changes the row only while the writer still owns it
+(`owner_id` is the writer and the row is `sending`), and says whether it did.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, false, func, insert, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.store.schema import OutboxRow, SubscriberRow
+
+NOTIFY_CHANNEL = "paperpost_outbox"  # PostgreSQL LISTEN/NOTIFY: queued rows wake the senders (payload: the channel)
 
 
 @dataclass(frozen=True)
 class OutboxItem:
     id: int
     subscriber_id: int
-    email: str
+    email: str | None
     channel: str
     kind: str
     period: str
@@ -31,11 +36,19 @@ class OutboxItem:
     created_at: datetime
     sent_at: datetime | None
     subject: str | None
+    owner_id: int | None = None
+    taken_over: bool = False  # claimed from a sender that stopped (dead owner or lease run out)
 
 
-def _item(row: OutboxRow, email: str) -> OutboxItem:
+def _item(row: OutboxRow, email: str | None, taken_over: bool = False) -> OutboxItem:
     return OutboxItem(row.id, row.subscriber_id, email, row.channel, row.kind, row.period, row.state,
-                      row.attempts, row.last_error, row.created_at, row.sent_at, row.subject)
+                      row.attempts, row.last_error, row.created_at, row.sent_at, row.subject, row.owner_id, taken_over)
+
+
+def notify_queued(session: Session, channel: str) -> None:
+    """Wake the senders when this transaction commits (PostgreSQL NOTIFY; nothing to do on SQLite)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_notify(:name, :channel)"), {"name": NOTIFY_CHANNEL, "channel": channel})
 
 
 def plan(session: Session, subscriber_id: int, channel: str, kind: str, period: str, now: datetime) -> int | None:
@@ -52,68 +65,136 @@ def plan(session: Session, subscriber_id: int, channel: str, kind: str, period: 
             session.add(row)
     except IntegrityError:  # another planner got there first: the unique key is the idempotency key
         return None
+    notify_queued(session, channel)
     return row.id
 
 
-def _claimable(now: datetime):  # type: ignore[no-untyped-def]
+def _claimable(now: datetime, dead_owners: Collection[int] = ()):  # type: ignore[no-untyped-def]
+    taken_over = or_(OutboxRow.lease_until.is_(None), OutboxRow.lease_until < now)
+    if dead_owners:
+        taken_over = or_(taken_over, OutboxRow.owner_id.in_(sorted(dead_owners)))
     return or_(
         OutboxRow.state == "queued",
         and_(OutboxRow.state == "failed", OutboxRow.next_attempt_at.is_not(None), OutboxRow.next_attempt_at <= now),
-        and_(OutboxRow.state == "sending", OutboxRow.lease_until < now),
+        and_(OutboxRow.state == "sending", taken_over),
     )
 
 
-def claim(session: Session, now: datetime, *, lease_seconds: int = 300, limit: int = 100,
-          channel: str = "email", only_subscriber: int | None = None) -> list[OutboxItem]:
-    """Take up to `limit` deliverable rows for this sender, leased until now + lease_seconds."""
-    candidates = select(OutboxRow.id).where(_claimable(now), OutboxRow.channel == channel)
+def _of_kinds(kinds: Collection[tuple[str, str]] | None):  # type: ignore[no-untyped-def]
+    """Rows of these (channel, kind) pairs only (None: every row)."""
+    if kinds is None:
+        return None
+    if not kinds:
+        return false()
+    return or_(*(and_(OutboxRow.channel == channel, OutboxRow.kind == kind) for channel, kind in sorted(kinds)))
+
+
+def claim(session: Session, now: datetime, *, owner_id: int, kinds: Collection[tuple[str, str]] | None = None,
+          dead_owners: Collection[int] = (), lease_seconds: int = 60, limit: int = 100,
+          only_subscriber: int | None = None) -> list[OutboxItem]:
+    """Take up to `limit` deliverable rows for `owner_id`, leased until now + lease_seconds.
+
+    Deliverable: queued; failed with its retry time come; sending with the lease run out
+    or held by one of `dead_owners` (taken over at once: `taken_over` on the item).
+    `kinds` limits the claim to the (channel, kind) pairs the caller can compose: a
+    kind it cannot write stays queued for a process that can.
+    """
+    candidates = select(OutboxRow.id, OutboxRow.state).where(_claimable(now, dead_owners))
+    if kinds is not None:
+        candidates = candidates.where(_of_kinds(kinds))
     if only_subscriber is not None:
         candidates = candidates.where(OutboxRow.subscriber_id == only_subscriber)
     candidates = candidates.order_by(OutboxRow.id).limit(limit)
     if session.get_bind().dialect.name == "postgresql":
         candidates = candidates.with_for_update(skip_locked=True)
+    found = session.execute(candidates).all()
+    if not found:
+        return []
+    was_sending = {row_id for row_id, state in found if state == "sending"}
+    # The WHERE checks again: on SQLite another process may have claimed a row since the SELECT.
     claimed_ids = list(session.scalars(
-        update(OutboxRow).where(OutboxRow.id.in_(candidates.scalar_subquery()), _claimable(now))
-        .values(state="sending", lease_until=now + timedelta(seconds=lease_seconds), attempts=OutboxRow.attempts + 1)
+        update(OutboxRow).where(OutboxRow.id.in_([row_id for row_id, _ in found]), _claimable(now, dead_owners))
+        .values(state="sending", owner_id=owner_id, lease_until=now + timedelta(seconds=lease_seconds),
+                attempts=OutboxRow.attempts + 1)
         .returning(OutboxRow.id)
     ))
-    return get_items(session, claimed_ids)
+    return get_items(session, claimed_ids, taken_over=was_sending)
 
 
-def get_items(session: Session, ids: list[int]) -> list[OutboxItem]:
+def renew(session: Session, owner_id: int, now: datetime, lease_seconds: int) -> int:
+    """Extend the lease of every row `owner_id` holds in `sending`; how many."""
+    result = session.execute(update(OutboxRow).where(OutboxRow.owner_id == owner_id, OutboxRow.state == "sending")
+                             .values(lease_until=now + timedelta(seconds=lease_seconds)))
+    return result.rowcount or 0  # type: ignore[attr-defined]
+
+
+def count_held(session: Session, now: datetime, *, owner_id: int, dead_owners: Collection[int] = (),
+               only_subscriber: int | None = None) -> int:
+    """Rows in `sending` under another owner that is alive (not dead, lease running): being sent elsewhere."""
+    query = select(func.count()).select_from(OutboxRow).where(
+        OutboxRow.state == "sending", OutboxRow.owner_id.is_not(None), OutboxRow.owner_id != owner_id,
+        OutboxRow.lease_until >= now)
+    if dead_owners:
+        query = query.where(OutboxRow.owner_id.not_in(sorted(dead_owners)))
+    if only_subscriber is not None:
+        query = query.where(OutboxRow.subscriber_id == only_subscriber)
+    return session.scalar(query) or 0
+
+
+def get_items(session: Session, ids: Sequence[int], *, taken_over: Collection[int] = ()) -> list[OutboxItem]:
     if not ids:
         return []
-    rows = session.execute(select(OutboxRow, SubscriberRow.email).join(SubscriberRow).where(OutboxRow.id.in_(ids)).order_by(OutboxRow.id))
-    return [_item(row, email) for row, email in rows]
+    rows = session.execute(select(OutboxRow, SubscriberRow.email).join(SubscriberRow).where(OutboxRow.id.in_(list(ids)))
+                           .order_by(OutboxRow.id))
+    return [_item(row, email, row.id in taken_over) for row, email in rows]
+
+
+def _owned(outbox_id: int, owner_id: int):  # type: ignore[no-untyped-def]
+    """The fence of every result write: the row is still the writer's claim."""
+    return and_(OutboxRow.id == outbox_id, OutboxRow.owner_id == owner_id, OutboxRow.state == "sending")
 
 
 # Built once: the sender runs it once per message, and building an UPDATE costs more than running it.
-_MARK_SENT = (update(OutboxRow).where(OutboxRow.id == bindparam("row_id"))
+_MARK_SENT = (update(OutboxRow).where(OutboxRow.id == bindparam("row_id"), OutboxRow.owner_id == bindparam("me"),
+                                      OutboxRow.state == "sending")
               .values(state="sent", sent_at=bindparam("sent_now", type_=OutboxRow.sent_at.type), lease_until=None,
                       last_error=None, subject=func.coalesce(bindparam("new_subject"), OutboxRow.subject)))
 
 
-def mark_sent(session: Session, outbox_id: int, now: datetime, subject: str | None = None) -> None:
-    session.connection().execute(_MARK_SENT, {"row_id": outbox_id, "sent_now": now, "new_subject": subject or None})
+def mark_sent(session: Session, outbox_id: int, owner_id: int, now: datetime, subject: str | None = None) -> bool:
+    """Record `sent`; False (nothing written) when the row is no longer `owner_id`'s claim."""
+    result = session.connection().execute(_MARK_SENT, {"row_id": outbox_id, "me": owner_id, "sent_now": now,
+                                                       "new_subject": subject or None})
+    return result.rowcount == 1
 
 
-def mark_failed(session: Session, outbox_id: int, error: str, retry_at: datetime | None) -> None:
-    """Record a failure; `retry_at` None means final (permanent error or too many attempts)."""
-    row = session.get(OutboxRow, outbox_id)
-    if row is not None:
-        row.state, row.last_error, row.next_attempt_at, row.lease_until = "failed", error, retry_at, None
+def mark_failed(session: Session, outbox_id: int, owner_id: int, error: str, retry_at: datetime | None) -> bool:
+    """Record a failure; `retry_at` None means final. False (nothing written) when the row is not `owner_id`'s."""
+    result = session.execute(update(OutboxRow).where(_owned(outbox_id, owner_id))
+                             .values(state="failed", last_error=error, next_attempt_at=retry_at, lease_until=None))
+    return result.rowcount == 1  # type: ignore[attr-defined]
 
 
-def release(session: Session, outbox_ids: list[int]) -> None:
-    """Give claimed rows back untouched (clean shutdown before sending them)."""
-    session.execute(update(OutboxRow).where(OutboxRow.id.in_(outbox_ids), OutboxRow.state == "sending")
-                    .values(state="queued", lease_until=None, attempts=OutboxRow.attempts - 1))
+def release(session: Session, outbox_id: int, owner_id: int, error: str | None = None) -> bool:
+    """Give a claimed row back untouched (queued, the claim's attempt not counted), with why it waits."""
+    values: dict[str, object] = {"state": "queued", "lease_until": None, "attempts": OutboxRow.attempts - 1}
+    if error:
+        values["last_error"] = error
+    result = session.execute(update(OutboxRow).where(_owned(outbox_id, owner_id)).values(**values))
+    return result.rowcount == 1  # type: ignore[attr-defined]
 
 
-def mark_dropped(session: Session, outbox_id: int, reason: str) -> None:
-    row = session.get(OutboxRow, outbox_id)
-    if row is not None:
-        row.state, row.last_error, row.lease_until, row.next_attempt_at = "dropped", reason, None, None
+def mark_dropped(session: Session, outbox_id: int, owner_id: int, reason: str) -> bool:
+    """Record `dropped` (nothing to send any more); False when the row is not `owner_id`'s."""
+    result = session.execute(update(OutboxRow).where(_owned(outbox_id, owner_id))
+                             .values(state="dropped", last_error=reason, lease_until=None, next_attempt_at=None))
+    return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+def note_error(session: Session, outbox_id: int, owner_id: int, error: str) -> bool:
+    """Keep the last error on a row this owner holds, without changing its state."""
+    result = session.execute(update(OutboxRow).where(_owned(outbox_id, owner_id)).values(last_error=error))
+    return result.rowcount == 1  # type: ignore[attr-defined]
 
 
 def list_outbox(session: Session, *, failed_only: bool = False, limit: int | None = None) -> list[OutboxItem]:
@@ -149,20 +230,12 @@ def drop_waiting(session: Session, subscriber_id: int, reason: str) -> list[int]
     return ids
 
 
-def expire_leases(session: Session, now: datetime) -> list[OutboxItem]:
-    """End the lease of every row left `sending` by a process that died, so it is claimed again at once.
-
-    Only a process that knows it is the single sender may call this (the worker, holding the planner lock):
-    a live sender's lease must run its course.
-    """
-    ids = list(session.scalars(update(OutboxRow).where(OutboxRow.state == "sending")
-                               .values(lease_until=now).returning(OutboxRow.id)))
-    return get_items(session, ids)
-
-
-def count_claimable(session: Session, now: datetime, *, channel: str = "email", only_subscriber: int | None = None) -> int:
+def count_claimable(session: Session, now: datetime, *, kinds: Collection[tuple[str, str]] | None = None,
+                    dead_owners: Collection[int] = (), only_subscriber: int | None = None) -> int:
     """How many rows a sender could claim now (the progress bar's total)."""
-    query = select(func.count()).select_from(OutboxRow).where(_claimable(now), OutboxRow.channel == channel)
+    query = select(func.count()).select_from(OutboxRow).where(_claimable(now, dead_owners))
+    if kinds is not None:
+        query = query.where(_of_kinds(kinds))
     if only_subscriber is not None:
         query = query.where(OutboxRow.subscriber_id == only_subscriber)
     return session.scalar(query) or 0
@@ -170,7 +243,7 @@ def count_claimable(session: Session, now: datetime, *, channel: str = "email", 
 
 def drop_stale(session: Session, now: datetime, max_age: timedelta, *, kind: str = "digest") -> list[int]:
     """Drop the unsent rows of `kind` planned before now - max_age; returns their ids (to release their matches)."""
-    stale = _claimable(now) | (OutboxRow.state == "sending") & OutboxRow.lease_until.is_(None)
+    stale = _claimable(now)  # never a row a live sender is holding: it records the row itself
     ids = list(session.scalars(
         update(OutboxRow).where(OutboxRow.kind == kind, OutboxRow.created_at < now - max_age,
                                 OutboxRow.state.in_(("queued", "failed", "sending")), stale)
@@ -179,11 +252,6 @@ def drop_stale(session: Session, now: datetime, max_age: timedelta, *, kind: str
         .returning(OutboxRow.id)
     ))
     return ids
-
-
-def note_error(session: Session, outbox_id: int, error: str) -> None:
-    """Keep the last error on a row without changing its state (a deferred send says why it waits)."""
-    session.execute(update(OutboxRow).where(OutboxRow.id == outbox_id).values(last_error=error))
 
 
 def plan_many(session: Session, wanted: list[tuple[int, str]], channel: str, kind: str, now: datetime) -> dict[int, int]:
@@ -208,7 +276,9 @@ def plan_many(session: Session, wanted: list[tuple[int, str]], channel: str, kin
     try:
         with session.begin_nested():
             rows = session.execute(insert(OutboxRow).returning(OutboxRow.subscriber_id, OutboxRow.id), values)
-            return {subscriber_id: outbox_id for subscriber_id, outbox_id in rows}
+            created = {subscriber_id: outbox_id for subscriber_id, outbox_id in rows}
     except IntegrityError:
         planned = {s: plan(session, s, channel, kind, p, now) for s, p in fresh}
         return {s: i for s, i in planned.items() if i is not None}
+    notify_queued(session, channel)
+    return created

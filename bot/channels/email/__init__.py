@@ -1,11 +1,14 @@
-"""Senders: they take an Envelope and deliver it, or raise DeliveryError (temporary or permanent)."""
+"""The email channel: composers (digest, confirm), senders (SMTP, the outbox folder, DKIM) and their outcome table."""
 
 from typing import Protocol
 
 from bot.channels.email.mime import Envelope
+from bot.channels.outcomes import Outcome
 
 
 class Mailer(Protocol):
-    def send(self, envelope: Envelope) -> None: ...
+    """Takes an Envelope and delivers it; what happened comes back as an Outcome (never raised)."""
+
+    def send(self, envelope: Envelope) -> Outcome: ...
 
     def close(self) -> None: ...

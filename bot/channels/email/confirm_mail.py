@@ -14,9 +14,9 @@ CONFIRM_SUBJECT = "Confirm your paperpost subscription"
 
 
 def compose_confirm(session: Session, item: OutboxItem, ctx: MailContext) -> Envelope | None:
-    """The mail with the confirm link; None once the address is confirmed, gone or unsubscribed."""
+    """The mail with the confirm link; None once the address is confirmed, gone, unsubscribed or off."""
     person = subscribers.get_subscriber(session, item.subscriber_id)
-    if person is None or person.status != "pending":
+    if person is None or person.status != "pending" or person.email is None or not person.email_on:
         return None
     context = {"person": person, "confirm_url": ctx.link("confirm", person),
                "valid_days": CONFIRM_MAX_AGE // 86400, "base_url": ctx.config.base_url,

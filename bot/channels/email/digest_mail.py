@@ -8,35 +8,22 @@ whole claim needs in a few queries, and composing one row from it is pure
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Protocol
 
 from sqlalchemy.orm import Session
 
+from bot.channels.channel import BatchComposer, Composer, RowComposer
 from bot.channels.email.mime import Envelope, build_email
-from bot.config import Config
-from bot.digest.assembly import Digest, DigestLinks, assemble_digest
+from bot.digest.assembly import Digest, assemble_digest
 from bot.models import Match, Paper, Subscriber
 from bot.digest.rendering import Renderer
 from bot.store import matches, papers, subscribers
 from bot.store.outbox import OutboxItem
 from bot.channels.context import MailContext, digest_links, list_headers
 
-
-# A composer turns a claimed row into an Envelope, or None when the row must not be sent any more.
-Composer = Callable[[Session, OutboxItem, MailContext], Envelope | None]
-# The same for one row of a batch whose data was loaded beforehand: no database.
-RowComposer = Callable[[OutboxItem], Envelope | None]
-
-
-class BatchComposer(Protocol):
-    """A composer that can also load a whole claim at once (`send_pending` prefers this path)."""
-
-    def __call__(self, session: Session, item: OutboxItem, ctx: MailContext) -> Envelope | None: ...
-
-    def prepare(self, session: Session, items: list[OutboxItem], ctx: MailContext) -> RowComposer: ...
+__all__ = ["BatchComposer", "Composer", "DigestBatch", "DigestComposer", "MailContext", "RowComposer",
+           "compose_digest", "digest_links", "list_headers", "load_digest", "preview_digest"]
 
 
 def _assemble(person: Subscriber, carried: list[Match], found: dict[str, Paper], period: str,
@@ -75,8 +62,8 @@ class DigestBatch:
     def compose(self, item: OutboxItem, ctx: MailContext) -> Envelope | None:
         """The digest email for `item` (pure), or None when it must not be sent any more."""
         person = self.people.get(item.subscriber_id)
-        if person is None or person.status != "active" or not person.email_on:
-            return None  # left, paused or the address went off since the digest was planned
+        if person is None or person.status != "active" or not person.email_on or person.email is None:
+            return None  # left, paused, no address, or the address went off since the digest was planned
         digest = self.digest(item, ctx)
         if digest is None or (not digest.items and not person.send_empty):
             return None
@@ -107,5 +94,5 @@ def load_digest(session: Session, item: OutboxItem, ctx: MailContext) -> Digest 
 
 def preview_digest(session: Session, person: Subscriber, period: str, ctx: MailContext) -> Digest:
     """The digest `person` would get now from their unsent matches (nothing is written)."""
-    pending = matches.unsent_matches(session, person.id)
+    pending = matches.unsent_matches(session, person.id, "email")
     return _assemble(person, pending, papers.papers_by_id(session, [m.paper_id for m in pending]), period, ctx)

@@ -18,7 +18,9 @@ from dkim.crypto import UnparsableKeyError, parse_pem_private_key
 
 from bot.channels.email.mime import Envelope
 from bot.channels.email import Mailer
-from bot.errors import ConfigError, DeliveryError
+from bot.channels.email.outcome_table import email_outcome
+from bot.channels.outcomes import Outcome
+from bot.errors import ConfigError
 
 SIGNED_HEADERS = (b"From", b"To", b"Subject", b"Date", b"Message-ID", b"List-Id", b"List-Unsubscribe",
                   b"List-Unsubscribe-Post", b"MIME-Version", b"Content-Type")
@@ -53,12 +55,9 @@ class DkimKey:
         return cls(selector, domain, pem)
 
     def sign(self, data: bytes) -> bytes:
-        """`data` with a DKIM-Signature header in front."""
-        try:
-            header = dkim.sign(data, self.selector.encode("ascii"), self.domain.encode("idna"), self.private_key,
-                               canonicalize=(b"relaxed", b"relaxed"), include_headers=list(SIGNED_HEADERS))
-        except dkim.DKIMException as exc:
-            raise DeliveryError(f"cannot DKIM-sign the message ({exc}); it will be retried") from exc
+        """`data` with a DKIM-Signature header in front (raises dkim.DKIMException)."""
+        header = dkim.sign(data, self.selector.encode("ascii"), self.domain.encode("idna"), self.private_key,
+                           canonicalize=(b"relaxed", b"relaxed"), include_headers=list(SIGNED_HEADERS))
         return header + data
 
 
@@ -73,8 +72,12 @@ class SigningMailer:
     def parallelism(self) -> int:
         return getattr(self.inner, "parallelism", 1)
 
-    def send(self, envelope: Envelope) -> None:
-        self.inner.send(replace(envelope, data=self.key.sign(envelope.data)))
+    def send(self, envelope: Envelope) -> Outcome:
+        try:
+            signed = self.key.sign(envelope.data)
+        except dkim.DKIMException as exc:
+            return email_outcome("sign", detail=str(exc))
+        return self.inner.send(replace(envelope, data=signed))
 
     def close(self) -> None:
         self.inner.close()

@@ -7,7 +7,8 @@ import re
 from pathlib import Path
 
 from bot.channels.email.mime import Envelope
-from bot.errors import DeliveryError
+from bot.channels.email.outcome_table import email_outcome
+from bot.channels.outcomes import SENT, Outcome
 
 
 class FolderMailer:
@@ -20,14 +21,19 @@ class FolderMailer:
         safe = re.sub(r"[^A-Za-z0-9@._-]", "_", envelope.recipient)
         return self.folder / f"{envelope.outbox_id:06d}-{envelope.kind}-{safe}.eml"
 
-    def send(self, envelope: Envelope) -> None:
+    @property
+    def parallelism(self) -> int:
+        return 1
+
+    def send(self, envelope: Envelope) -> Outcome:
         path = self.path_for(envelope)
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             _write_atomically(path.with_suffix(".html"), envelope.html.encode("utf-8"))
             _write_atomically(path, envelope.data)
-        except OSError as exc:
-            raise DeliveryError(f"cannot write {path} ({exc.strerror})") from exc
+        except OSError as exc:  # a full disk or a read-only folder fails every message alike: stop
+            return email_outcome("folder", detail=f"{path}: {exc.strerror or exc}")
+        return SENT
 
     def close(self) -> None:
         pass

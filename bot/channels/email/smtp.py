@@ -1,11 +1,12 @@
 """SMTP delivery: a small pool of reused smtplib connections with TLS, AUTH, timeouts and a rate limit.
 
-Replies map onto our errors: 4xx and connection trouble are temporary
-(`DeliveryError(permanent=False)`), 5xx on the recipient or the message is
-permanent (a bounce), and a server that cannot be reached or refuses our login
-raises `ServerUnavailable` so that the caller stops and leaves the rest queued.
-The mailer is thread-safe: up to `connections` threads send at once, each on
-its own connection, and idle connections are kept for the next message.
+`send` returns an Outcome and never raises for a message it could not deliver:
+each reply or error is located (stage, code) and mapped through the one table
+in bot/channels/email/outcome_table.py. The mailer is thread-safe: up to
+`connections` threads send at once, each on its own connection, and idle
+connections are kept for the next message. The rate limit is a `Pacer`: the
+default spaces messages within this process; bot/channels/rate.py shares the
+rate with every sender process on the database.
 """
 
 from __future__ import annotations
@@ -17,11 +18,13 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from bot.channels.email.mime import Envelope
-from bot.errors import ConfigError, DeliveryError, ServerUnavailable
+from bot.channels.email.outcome_table import Stage, email_outcome
+from bot.channels.outcomes import SENT, Outcome
+from bot.errors import ConfigError
 
 Security = Literal["plain", "starttls", "tls"]
 _TRUE = {"1", "true", "yes", "on"}
@@ -58,8 +61,13 @@ class SmtpTarget:
                    unquote(parts.password) if parts.password else None)
 
 
+class Pacer(Protocol):
+    def wait(self) -> None:
+        """Return when the next message may go (sleeping as long as the rate needs)."""
+
+
 class RateLimiter:
-    """Spaces calls at least 1/rate seconds apart, across threads (rate 0: no limit)."""
+    """Spaces calls at least 1/rate seconds apart, across threads of this process (rate 0: no limit)."""
 
     def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep):
@@ -83,14 +91,16 @@ class SmtpMailer:
     """Sends envelopes over SMTP; `send` may be called from up to `connections` threads at once."""
 
     def __init__(self, target: SmtpTarget, *, connections: int = 1, rate: float = 0.0, timeout: float = 30.0,
-                 local_hostname: str | None = None, ssl_context: ssl.SSLContext | None = None):
+                 local_hostname: str | None = None, ssl_context: ssl.SSLContext | None = None,
+                 pacer: Pacer | None = None):
         self.target = target
+        self.where = f"{target.host}:{target.port}"
         self.connections = max(1, connections)
         self.timeout = timeout
         # smtplib calls socket.getfqdn() on every EHLO without it (milliseconds each): resolve once.
         self.local_hostname = local_hostname or socket.getfqdn()
         self.ssl_context = ssl_context or ssl.create_default_context()
-        self.limiter = RateLimiter(rate)
+        self.limiter: Pacer = pacer or RateLimiter(rate)
         self._slots = threading.BoundedSemaphore(self.connections)
         self._idle: list[smtplib.SMTP] = []
         self._lock = threading.Lock()
@@ -98,18 +108,19 @@ class SmtpMailer:
 
     @classmethod
     def from_url(cls, url: str, *, connections: int = 1, rate: float = 0.0, timeout: float = 30.0,
-                 local_hostname: str | None = None, ssl_context: ssl.SSLContext | None = None) -> "SmtpMailer":
+                 local_hostname: str | None = None, ssl_context: ssl.SSLContext | None = None,
+                 pacer: Pacer | None = None) -> "SmtpMailer":
         """A mailer for `PAPERPOST_SMTP_URL`; nothing connects until the first message."""
         return cls(SmtpTarget.parse(url), connections=connections, rate=rate, timeout=timeout,
-                   local_hostname=local_hostname, ssl_context=ssl_context)
+                   local_hostname=local_hostname, ssl_context=ssl_context, pacer=pacer)
 
     @property
     def parallelism(self) -> int:
         """How many threads may usefully call `send` at once."""
         return self.connections
 
-    def send(self, envelope: Envelope) -> None:
-        """Deliver one message, or raise DeliveryError (ServerUnavailable when nothing can be sent now)."""
+    def send(self, envelope: Envelope) -> Outcome:
+        """Deliver one message; what happened, as an Outcome (never raises for a refused or lost message)."""
         with self._slots:
             with self._lock:
                 connection = self._idle.pop() if self._idle else None
@@ -117,14 +128,16 @@ class SmtpMailer:
             try:
                 connection = self._transmit(connection, envelope)
             except _Failed as failure:
-                if failure.reusable:
+                if failure.reusable and failure.connection is not None:
                     with self._lock:
                         self._idle.append(failure.connection)
-                else:
+                elif failure.connection is not None:
                     _quietly_close(failure.connection)
-                raise failure.error from failure.__cause__
+                return email_outcome(failure.stage, failure.code, failure.text, detail=failure.detail,
+                                     where=self.where, to=envelope.recipient)
             with self._lock:
                 self._idle.append(connection)
+        return SENT
 
     def close(self) -> None:
         """QUIT every idle connection."""
@@ -138,29 +151,32 @@ class SmtpMailer:
 
     def _open(self) -> smtplib.SMTP:
         target = self.target
-        where = f"{target.host}:{target.port}"
+        connection: smtplib.SMTP | None = None
+        stage: Stage = "connect"
         try:
             if target.security == "tls":
-                connection: smtplib.SMTP = smtplib.SMTP_SSL(target.host, target.port, local_hostname=self.local_hostname,
-                                                            timeout=self.timeout, context=self.ssl_context)
+                connection = smtplib.SMTP_SSL(target.host, target.port, local_hostname=self.local_hostname,
+                                              timeout=self.timeout, context=self.ssl_context)
             else:
                 connection = smtplib.SMTP(target.host, target.port, local_hostname=self.local_hostname,
                                           timeout=self.timeout)
-            connection.ehlo()
+            _expect(connection, connection.ehlo(), "connect")
             if target.security == "starttls":
-                connection.starttls(context=self.ssl_context)
-                connection.ehlo()
+                stage = "starttls"
+                if not connection.has_extn("starttls"):
+                    raise _Failed("starttls", connection, 502, "STARTTLS not offered")
+                _expect(connection, connection.starttls(context=self.ssl_context), "starttls", ok=(220,))
+                _expect(connection, connection.ehlo(), "starttls")
             if target.username:
+                stage = "login"
                 connection.login(target.username, target.password or "")
-        except smtplib.SMTPAuthenticationError as exc:
-            raise ServerUnavailable(f"the SMTP server {where} refused our login ({exc.smtp_code}); "
-                                    "check the user and password in PAPERPOST_SMTP_URL.") from exc
-        except smtplib.SMTPNotSupportedError as exc:
-            raise ServerUnavailable(f"the SMTP server {where} does not offer {exc}; "
-                                    "check starttls= and the scheme of PAPERPOST_SMTP_URL.") from exc
-        except (OSError, smtplib.SMTPException) as exc:
-            raise ServerUnavailable(f"cannot reach the SMTP server {where} ({exc.__class__.__name__}: {exc}); "
-                                    "check PAPERPOST_SMTP_URL and that the server is up; the mail stays queued.") from exc
+        except _Failed:
+            raise
+        except smtplib.SMTPResponseException as exc:  # a refused greeting, STARTTLS or login
+            raise _Failed(stage, connection, exc.smtp_code, _text(exc.smtp_error)) from exc
+        except (OSError, smtplib.SMTPException) as exc:  # refused, timed out, TLS verification, login not offered
+            code = 502 if isinstance(exc, smtplib.SMTPNotSupportedError) else None
+            raise _Failed(stage, connection, code, str(exc), f"{exc.__class__.__name__}: {exc}") from exc
         self.opened += 1
         return connection
 
@@ -175,48 +191,56 @@ class SmtpMailer:
                 connection = None
         if connection is None:
             connection = self._open()
-            code, reply = self._step(connection, lambda: connection.mail(envelope.sender), "MAIL FROM")
-        self._check(connection, code, reply, "sender", permanent=False, refused_means="check PAPERPOST_MAIL_FROM")
-        code, reply = self._step(connection, lambda: connection.rcpt(envelope.recipient), "RCPT TO")
-        self._check(connection, code, reply, f"recipient {envelope.recipient}", permanent=code >= 500)
+            code, reply = _step(connection, lambda: connection.mail(envelope.sender), "mail")
+        _check(connection, code, reply, "mail")
+        code, reply = _step(connection, lambda: connection.rcpt(envelope.recipient), "rcpt")
+        _check(connection, code, reply, "rcpt")
         # A connection lost after the final dot leaves us not knowing: the retry may duplicate (docs/delivery.md).
-        code, reply = self._step(connection, lambda: connection.data(envelope.data), "DATA")
-        self._check(connection, code, reply, "message", permanent=code >= 500)
+        code, reply = _step(connection, lambda: connection.data(envelope.data), "data")
+        _check(connection, code, reply, "data")
         return connection
-
-    @staticmethod
-    def _step(connection: smtplib.SMTP, command: Callable[[], tuple[int, bytes]], name: str) -> tuple[int, bytes]:
-        try:
-            return command()
-        except smtplib.SMTPResponseException as exc:  # DATA refused before the body (smtplib raises)
-            return exc.smtp_code, exc.smtp_error if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error).encode()
-        except (OSError, smtplib.SMTPException) as exc:
-            raise _Failed(connection, DeliveryError(f"connection lost during {name} ({exc.__class__.__name__}: {exc}); "
-                                                    "it will be retried")) from exc
-
-    @staticmethod
-    def _check(connection: smtplib.SMTP, code: int, reply: bytes, what: str, *, permanent: bool,
-               refused_means: str = "") -> None:
-        if code in (250, 251):
-            return
-        text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
-        error = DeliveryError(f"{what} refused: {code} {text}" + (f"; {refused_means}" if refused_means else ""),
-                              permanent=permanent)
-        if code == 421 or code < 200:  # the server is closing the connection (or answered nonsense)
-            raise _Failed(connection, error)
-        try:
-            connection.rset()  # the connection stays usable for the next message
-        except (OSError, smtplib.SMTPException) as exc:
-            raise _Failed(connection, error) from exc
-        raise _Failed(connection, error, reusable=True)
 
 
 class _Failed(Exception):
-    """A refused or failed message, with the connection it happened on and whether it can be reused."""
+    """Where a message failed: the stage, the reply (None: lost), the connection and whether it can be reused."""
 
-    def __init__(self, connection: smtplib.SMTP, error: DeliveryError, reusable: bool = False):
-        super().__init__(str(error))
-        self.connection, self.error, self.reusable = connection, error, reusable
+    def __init__(self, stage: Stage, connection: smtplib.SMTP | None, code: int | None, text: str = "",
+                 detail: str = "", reusable: bool = False):
+        super().__init__(f"{stage} {code} {text}")
+        self.stage, self.connection, self.code, self.text = stage, connection, code, text
+        self.detail, self.reusable = detail or text, reusable
+
+
+def _text(reply: bytes | str) -> str:
+    return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+
+
+def _expect(connection: smtplib.SMTP, answer: tuple[int, bytes], stage: Stage, ok: tuple[int, ...] = (250,)) -> None:
+    code, reply = answer
+    if code not in ok:
+        raise _Failed(stage, connection, code, _text(reply))
+
+
+def _step(connection: smtplib.SMTP, command: Callable[[], tuple[int, bytes]], stage: Stage) -> tuple[int, bytes]:
+    try:
+        return command()
+    except smtplib.SMTPResponseException as exc:  # DATA refused before the body (smtplib raises)
+        return exc.smtp_code, exc.smtp_error if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error).encode()
+    except (OSError, smtplib.SMTPException) as exc:
+        raise _Failed(stage, connection, None, detail=f"{exc.__class__.__name__}: {exc}") from exc
+
+
+def _check(connection: smtplib.SMTP, code: int, reply: bytes, stage: Stage) -> None:
+    if code in (250, 251):
+        return
+    text = _text(reply)
+    if code == 421 or code < 200:  # the server is closing the connection (or answered nonsense)
+        raise _Failed(stage, connection, code, text)
+    try:
+        connection.rset()  # the connection stays usable for the next message
+    except (OSError, smtplib.SMTPException) as exc:
+        raise _Failed(stage, connection, code, text) from exc
+    raise _Failed(stage, connection, code, text, reusable=True)
 
 
 def _quietly_close(connection: smtplib.SMTP) -> None:
