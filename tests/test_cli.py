@@ -125,6 +125,9 @@ def test_commands_name_a_person_by_email_chat_or_id(env, capsys):
     assert by_chat.returncode == 0 and "updated ada@example.org" in by_chat.stdout
     taken = paperpost(env, "subscribers", "add", "cy@example.org", "--interests", "x", "--telegram", "111")
     assert taken.returncode == 1 and "already belongs to ada@example.org" in taken.stderr and "Traceback" not in taken.stderr
+    for bad, words in [("tg:abc", "a chat id is a number"), ("#1", "takes an email or tg:CHAT_ID")]:
+        refused = paperpost(env, "subscribers", "add", bad, "--interests", "x")
+        assert refused.returncode == 1 and words in refused.stderr, bad
     neither = paperpost(env, "subscribers", "add", "", "--interests", "x")
     assert neither.returncode == 1 and "give an email address or a Telegram chat id" in neither.stderr
     people = json_lines(paperpost(env, "subscribers", "list", "--json").stdout)

@@ -147,6 +147,8 @@ def test_the_manage_page_of_a_chat_only_person_shows_telegram_and_offers_nothing
     assert after.telegram_chat_id == "4242"  # type: ignore[union-attr]
     paused = client.post(manage, data={"csrf": csrf_of(page.text), "action": "pause"})
     assert paused.status_code == 303 and current(app, chat_only.id).status == "paused"  # type: ignore[union-attr]
+    view = client.get(link(app, "digest", chat_only))
+    assert view.status_code == 200 and "None" not in view.text
     leave = client.get(link(app, "unsubscribe", chat_only))
     assert leave.status_code == 200 and "Telegram chat" in leave.text and "None" not in leave.text
     deleted = client.post(manage, data={"csrf": csrf_of(page.text), "action": "delete", "confirm_delete": "yes"})
@@ -165,7 +167,7 @@ def test_the_manage_page_shows_each_channel_state_and_reason(client: TestClient,
     with app.db.session() as session:
         subscribers.set_channel_state(session, ada.id, "email", True)
     page = client.get(link(app, "manage", ada)).text
-    assert "Email is on: digests go to" in page and "Telegram is off" in page
+    assert "Email is on: digests come to this address." in page and "Telegram is off" in page
 
 
 def test_telegram_stop_deletes_a_chat_only_person_and_unlinks_a_linked_one(client: TestClient, app: App):

@@ -48,6 +48,8 @@ def split_identifier(identifier: str, telegram: str | None) -> tuple[str | None,
         if telegram is not None and telegram.strip() != parsed[1]:
             raise PaperpostError(f"{identifier} and --telegram {telegram} name two chats; give one of them.")
         return None, parsed[1]
+    if parsed is None and identifier.strip().lower().startswith("tg:"):
+        raise PaperpostError(f"{identifier} is not a Telegram chat; a chat id is a number, as in tg:123456789.")
     if parsed is not None and parsed[0] == "id":
         raise PaperpostError(f"`subscribers add` takes an email or tg:CHAT_ID, not {identifier}; "
                              "to change someone, add them again by their email or chat.")
