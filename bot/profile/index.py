@@ -19,7 +19,7 @@ from bot.errors import QueryError
 from bot.models import Match, Paper
 from bot.profile.atoms import AtomTable
 from bot.profile.grammar import parse_profile
-from bot.profile.matchsets import Held, MatchSets, no_cyclic_gc
+from bot.profile.matchsets import Held, MatchSets
 from bot.profile.nodes import Node
 from bot.profile.program import Program, compile_interest, evaluate_bits, release
 from bot.profile.reading import Reading
@@ -116,8 +116,7 @@ class ProfileIndex:
 
     def match_sets(self, papers: Sequence[Paper], trending: AbstractSet[str] = frozenset()) -> MatchSets:
         """Who matches which paper of a batch through which lines; hits and scores are left to `matches()`."""
-        with no_cyclic_gc():
-            readings = [Reading(p, p.id in trending, self.atoms) for p in papers]
+        readings = [Reading(p, p.id in trending, self.atoms) for p in papers]
         bits = [0] * len(self.atoms)
         for i, reading in enumerate(readings):
             bit = 1 << i

@@ -8,10 +8,8 @@ shared by every subscriber holding that interest.
 
 from __future__ import annotations
 
-import gc
 from bisect import bisect_left
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 
 from bot.models import Hit, Match, Paper
 from bot.profile.program import Program, evaluate_bits
@@ -75,26 +73,25 @@ class MatchSets:
         out: list[Match] = []
         rows = self._rows_made
         ids = [p.id for p in self.papers]
-        with no_cyclic_gc():
-            for sid, held in self._held.items():
-                seen = several = 0
-                for _, _, k in held:
-                    where = self._results[k][1]
-                    several |= seen & where
-                    seen |= where
-                merged = set(_indices(several))
-                for _, text, k in held:
-                    shared = rows.get(k)
-                    if shared is None:
-                        shared = rows[k] = self._rows(k)
-                    texts = (text,)
-                    if several & self._results[k][1]:
-                        out.extend([Match(sid, ids[i], made[1], texts, made[0]) for i, made in shared
-                                    if i not in merged])
-                    else:  # the usual case: every paper of this line matched through it alone
-                        out.extend([Match(sid, ids[i], made[1], texts, made[0]) for i, made in shared])
-                for i in merged:
-                    out.append(self._merged(sid, i, held))
+        for sid, held in self._held.items():
+            seen = several = 0
+            for _, _, k in held:
+                where = self._results[k][1]
+                several |= seen & where
+                seen |= where
+            merged = set(_indices(several))
+            for _, text, k in held:
+                shared = rows.get(k)
+                if shared is None:
+                    shared = rows[k] = self._rows(k)
+                texts = (text,)
+                if several & self._results[k][1]:
+                    out.extend([Match(sid, ids[i], made[1], texts, made[0]) for i, made in shared
+                                if i not in merged])
+                else:  # the usual case: every paper of this line matched through it alone
+                    out.extend([Match(sid, ids[i], made[1], texts, made[0]) for i, made in shared])
+            for i in merged:
+                out.append(self._merged(sid, i, held))
         return out
 
     def _rows(self, k: int) -> list[_Row]:
@@ -162,19 +159,3 @@ def _indices(bits: int) -> list[int]:
         out.append(i)
         i = digits.find("1", i + 1)
     return out
-
-
-@contextmanager
-def no_cyclic_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector while many small acyclic objects are made.
-
-    With a large index alive, every automatic collection rescans it; pausing avoids that
-    quadratic-looking slowdown. Reference counting still frees everything as usual.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()

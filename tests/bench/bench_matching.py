@@ -25,7 +25,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from bot.models import Paper  # noqa: E402
 from bot.profile import ProfileIndex, parse_interest  # noqa: E402
-from bot.profile.matchsets import no_cyclic_gc  # noqa: E402
 from bot.profile.nodes import And, Field, Node, Not, Or, Phrase, Prefix, Term, Trending  # noqa: E402
 from bot.profile.reading import Reading  # noqa: E402
 
@@ -195,8 +194,7 @@ def main() -> None:
         return min(times), times, result
 
     def read_all() -> list[Reading]:
-        with no_cyclic_gc():  # as match_sets reads them
-            return [Reading(p, False, index.atoms) for p in papers]
+        return [Reading(p, False, index.atoms) for p in papers]
 
     reading, _, _ = best(read_all)
     compact, compact_runs, sets = best(lambda: index.match_sets(papers))
