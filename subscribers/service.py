@@ -153,14 +153,28 @@ def new_telegram_code(db: Database, subscriber_id: int, now: datetime) -> str:
 
 
 def link_telegram(db: Database, code: str, chat_id: str, now: datetime) -> Subscriber | None:
-    """Attach a chat to the subscriber whose code this is (the code is used up); None for a bad or old code."""
+    """Attach a chat to the subscriber whose code this is (the code is used up); None for a bad or old code.
+
+    IdentityTaken when the chat already belongs to someone else: the transaction rolls
+    back, so nothing changes and the code still works (from another chat).
+    """
     with db.session() as session:
         person = subscribers.take_telegram_code(session, _code_hash(code), now)
-        return None if person is None else subscribers.set_telegram_chat(session, person.id, chat_id)
+        if person is None:
+            return None
+        holder = subscribers.find_by_identifier(session, f"tg:{chat_id}")
+        if holder is not None and holder.id != person.id:
+            raise subscribers.IdentityTaken(f"Telegram chat {chat_id} already belongs to another subscriber; "
+                                            "send /stop there first, then link again.")
+        return subscribers.set_telegram_chat(session, person.id, chat_id)
 
 
 class UnknownLink(BadToken):
-    """A well-signed link whose subscriber is gone, or whose secret (or, for v1 links, address) changed since."""
+    """A well-signed link that is no one's now: its subscriber is gone, or their secret (v1: address) changed."""
+
+
+class PersonGone(UnknownLink):
+    """A well-signed link whose subscriber no longer exists (their data was deleted)."""
 
 
 def resolve(db: Database, tokens: Tokens, purpose: Purpose, token: str) -> Subscriber:
@@ -172,7 +186,9 @@ def resolve(db: Database, tokens: Tokens, purpose: Purpose, token: str) -> Subsc
     claim = tokens.read(purpose, token)
     with db.session() as session:
         person = subscribers.get_subscriber(session, claim.subscriber_id)
-    if person is None or not Tokens.belongs_to(claim, person):
+    if person is None:
+        raise PersonGone("This link is not valid any more.")
+    if not Tokens.belongs_to(claim, person):
         raise UnknownLink("This link is not valid any more.")
     return person
 

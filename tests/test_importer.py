@@ -60,3 +60,26 @@ def test_duplicate_addresses_in_one_file_are_reported(tmp_path):
     path.write_text("email,interests\na@example.org,x\nA@example.org,y\n")
     rows, errors = read_subscribers_file(path)
     assert len(rows) == 1 and errors[0].line == 3 and "line 2" in errors[0].message
+
+
+def test_chat_only_rows_and_repeated_chats(tmp_path):
+    path = tmp_path / "chats.csv"
+    path.write_text("email,interests,telegram\n,reward model,111\nada@example.org,x,111\n,x,\nbo@example.org,x,-222\n")
+    rows, errors = read_subscribers_file(path)
+    assert [(r.line, r.subscriber.email, r.subscriber.telegram_chat_id) for r in rows] == [
+        (2, None, "111"), (5, "bo@example.org", "-222")]
+    assert [(e.line, e.message) for e in errors] == [
+        (3, "telegram 111 already given on line 2"),
+        (4, "email: give an email address or a Telegram chat id (or both)")]
+    toml = tmp_path / "chats.toml"
+    toml.write_text('[[subscriber]]\ntelegram = 333\ninterests = ["x"]\n\n[[subscriber]]\ninterests = ["y"]\n')
+    rows, errors = read_subscribers_file(toml)
+    assert [(r.subscriber.email, r.subscriber.telegram_chat_id) for r in rows] == [(None, "333")]
+    assert [e.line for e in errors] == [5] and "Telegram chat" in errors[0].message
+
+
+def test_a_csv_of_chats_only_needs_no_email_column(tmp_path):
+    path = tmp_path / "chats.csv"
+    path.write_text("telegram,interests\n444,x\n")
+    rows, errors = read_subscribers_file(path)
+    assert errors == [] and rows[0].subscriber.telegram_chat_id == "444" and rows[0].subscriber.email is None

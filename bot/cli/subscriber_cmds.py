@@ -48,6 +48,8 @@ def split_identifier(identifier: str, telegram: str | None) -> tuple[str | None,
         if telegram is not None and telegram.strip() != parsed[1]:
             raise PaperpostError(f"{identifier} and --telegram {telegram} name two chats; give one of them.")
         return None, parsed[1]
+    if parsed is None and identifier.strip().lower().startswith("tg:"):
+        raise PaperpostError(f"{identifier} is not a Telegram chat; a chat id is a number, as in tg:123456789.")
     if parsed is not None and parsed[0] == "id":
         raise PaperpostError(f"`subscribers add` takes an email or tg:CHAT_ID, not {identifier}; "
                              "to change someone, add them again by their email or chat.")
@@ -70,7 +72,7 @@ def add_cmd(app: App, identifier: str, interests: str, frequency: str, weekday: 
     try:
         data = validate_subscriber(RawSubscriber(email, split_interests(interests), frequency, hour, tz, weekday, chat))
     except InvalidSubscriber as exc:
-        raise PaperpostError(f"Cannot add {identifier}: {exc}.") from exc
+        raise PaperpostError(f"Cannot add {identifier!r}: {exc}.") from exc
     with app.db.session() as session:
         person, outcome = subscribers.save_subscriber(session, data, "active", app.clock())
     console.print(f"{outcome} {person.label} ({person.status}; {channel_summary(person)}) "

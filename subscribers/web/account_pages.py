@@ -9,6 +9,7 @@ from bot.jobs.health import health_report
 from bot.models import Subscriber
 from bot.jobs.send import load_digest, preview_digest
 from bot.store import outbox
+from bot.tokens import BadToken
 from subscribers import service
 from subscribers.web.forms import ProfileForm, check_form
 from subscribers.web.signup_pages import form_context, run_preview
@@ -89,11 +90,11 @@ async def unsubscribe_post(site: Site, request: Request) -> Response:
     The signed token in the URL is the authority here, as it is for the one-click
     POST a mailbox provider sends, so the page's button posts the same body.
     """
-    person = await site.person(request, "unsubscribe")
-    if isinstance(person, Response):
-        if person.status_code == 404 and request.method == "POST":  # the subscriber is gone: that is unsubscribed
-            return site.pages.render(request, "left.html", title="You are unsubscribed", deleted=True)
-        return person
+    person = await site.resolve(request, "unsubscribe")
+    if isinstance(person, service.PersonGone):  # the subscriber is gone: that is unsubscribed
+        return site.pages.render(request, "left.html", title="You are unsubscribed", deleted=True)
+    if isinstance(person, BadToken):
+        return site.bad_link(request, person)
     form = await site.read_form(request)
     if form.get(ONE_CLICK[0]) != ONE_CLICK[1] and not site.csrf_ok(request, form):
         return site.expired_form(request)

@@ -76,20 +76,33 @@ class Site:
                                 f"{'s' if minutes != 1 else ''} and try again.",
                                 headers={"Retry-After": str(int(rule.window))})
 
-    async def person(self, request: Request, purpose: Purpose) -> Subscriber | Response:
-        """The subscriber the link's token is for, or the plain 400/404 page."""
-        token = request.path_params["token"]
+    async def resolve(self, request: Request, purpose: Purpose) -> Subscriber | BadToken:
+        """The subscriber the link's token is for, or why it is no one's (the BadToken, returned)."""
         try:
-            return await self.blocking(service.resolve, self.app.db, self.app.tokens, purpose, token)
-        except service.UnknownLink:
+            return await self.blocking(service.resolve, self.app.db, self.app.tokens, purpose,
+                                       request.path_params["token"])
+        except BadToken as exc:
+            return exc
+
+    def bad_link(self, request: Request, exc: BadToken) -> Response:
+        """The plain 400/404 page for a link that is tampered, expired, or no one's any more."""
+        if isinstance(exc, service.PersonGone):
             return self.pages.error(request, 404, "This link belongs to a subscription that does not exist any more. "
                                     "You can sign up again from the home page.", title="Link not found")
-        except BadToken as exc:
-            if isinstance(exc.__cause__, SignatureExpired):
-                return self.pages.error(request, 400, "Confirmation links work for 7 days. Sign up again from the "
-                                        "home page to get a new one.", title="This link has expired")
-            return self.pages.error(request, 400, "Links from our mails must be opened whole; if it was cut, "
-                                    "copy all of it into the address bar.")
+        if isinstance(exc, service.UnknownLink):
+            return self.pages.error(request, 404, "This link was replaced: links stop working when their data is "
+                                    "deleted. Use the link in your latest message, or sign up again from the "
+                                    "home page.", title="Link not found")
+        if isinstance(exc.__cause__, SignatureExpired):
+            return self.pages.error(request, 400, "Confirmation links work for 7 days. Sign up again from the "
+                                    "home page to get a new one.", title="This link has expired")
+        return self.pages.error(request, 400, "Links from our mails must be opened whole; if it was cut, "
+                                "copy all of it into the address bar.")
+
+    async def person(self, request: Request, purpose: Purpose) -> Subscriber | Response:
+        """The subscriber the link's token is for, or the plain 400/404 page."""
+        found = await self.resolve(request, purpose)
+        return self.bad_link(request, found) if isinstance(found, BadToken) else found
 
     def link(self, purpose: Purpose, person: Subscriber) -> str:
         """A site-relative link for `person` (the pages link to themselves, mails use the base URL)."""
