@@ -27,7 +27,7 @@ subscribers and of papers, so a big first prune never holds SQLite's write lock 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -170,15 +170,6 @@ def prune_papers(session: Session, now: datetime, cutoff: datetime, limit: int) 
     session.execute(delete(PaperSourceRow).where(PaperSourceRow.paper_id.in_(ids)))
     session.execute(delete(PaperRow).where(PaperRow.id.in_(ids)))
     return len(ids)
-
-
-def tombstoned_ids(session: Session, ids: Iterable[str]) -> set[str]:
-    """The ids among `ids` of papers pruned before (known for good, never new again)."""
-    wanted = sorted(set(ids))
-    found: set[str] = set()
-    for chunk in _chunks(wanted):
-        found.update(session.scalars(select(PaperTombstoneRow.id).where(PaperTombstoneRow.id.in_(chunk))))
-    return found
 
 
 def _chunks(values: Sequence, size: int = _IN_CHUNK):  # type: ignore[no-untyped-def,type-arg]
