@@ -13,8 +13,9 @@ The rules (N = PAPERPOST_RETENTION_DAYS, cutoff = now - N days):
   carry other matches); it is followed to its end per subscriber, since matches and messages
   never cross subscribers.
 - A match that no message ever carried goes when it is older than the cutoff and its subscriber
-  cannot receive it (not active, or every channel of theirs off): it is no longer news to anyone.
-  An active subscriber's undelivered matches are their next digest, whatever their age.
+  cannot receive it (paused, unsubscribed or pending, or active with every channel off): months
+  later it is no longer news. An active subscriber with a channel on gets their undelivered
+  matches in their next message, whatever their age: those stay.
 - A paper goes when it was first seen before the cutoff and `_papers_kept` keeps nothing of it
   (no remaining match; messages carry papers only through matches, so that covers "not carried
   by any remaining outbox row"). Its id stays in `paper_tombstones`: a later version of it is a
