@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from engine_owner import Owner
 from mailworld import Clock, add_matches, add_people, make_app

@@ -17,7 +17,6 @@ from bot.channels.channel import BatchComposer, Composer, RowComposer
 from bot.channels.email.mime import Envelope, build_email
 from bot.digest.assembly import Digest, assemble_digest
 from bot.models import Match, Paper, Subscriber
-from bot.digest.rendering import Renderer
 from bot.store import matches, papers, subscribers
 from bot.store.outbox import OutboxItem
 from bot.channels.context import MailContext, digest_links, list_headers
