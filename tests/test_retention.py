@@ -10,10 +10,11 @@ from sqlalchemy import func, select
 
 from bot.app import App
 from bot.config import load_config
+from bot.jobs.cycle import match_step, plan_step, send_step
 from bot.jobs.match import match_pending
 from bot.jobs.prune import prune_step
-from bot.models import Paper
-from bot.store import open_database, papers
+from bot.models import Paper, SubscriberInput
+from bot.store import open_database, papers, subscribers
 from bot.store.retention import PruneReport, prune, prune_in_chunks
 from bot.store.schema import (
     InterestRow, MatchDeliveryRow, MatchRow, OutboxRow, PaperRow, PaperSourceRow, PaperTombstoneRow, SourceRow,
@@ -213,5 +214,32 @@ def test_prune_step_reads_the_setting_and_logs_the_counts(env, monkeypatch, capl
             assert session.get(MatchRow, world.ids["m-sent-recent"]) is not None
         [record] = [r for r in caplog.records if getattr(r, "event", None) == "prune"]
         assert record.fields == {"retention_days": 30, "outbox": 2, "matches": 4, "papers": len(GONE_PAPERS) + 1}
+    finally:
+        app.close()
+
+
+def test_through_the_pipeline_a_digest_sent_long_ago_is_pruned_and_its_papers_v2_mails_no_one(env):
+    clock = [NOW - timedelta(days=100)]
+    app = App(load_config(), clock=lambda: clock[0])
+    try:
+        with app.db.session() as session:
+            papers.upsert_papers(session, [paper("arxiv:2608.00001")], None, clock[0])
+            subscribers.save_subscriber(session, SubscriberInput("ada@example.org", ("reward model",), tz="UTC"),
+                                        "active", clock[0])
+        match_step(app)
+        assert plan_step(app, ignore_hour=True).planned == 1 and send_step(app).sent == 1
+        mails = sorted(app.config.outbox_dir.rglob("*.eml"))
+        assert len(mails) == 1
+        with app.db.session() as session:
+            assert session.scalar(select(func.count()).select_from(MatchDeliveryRow)) == 1
+        clock[0] = NOW  # 100 days on: the digest, its match and its paper are past the 90 days
+        assert prune_step(app) == PruneReport(outbox=1, matches=1, papers=1)
+        with app.db.session() as session:
+            counts = papers.upsert_papers(session, [paper("arxiv:2608.00001", "Reward models, revised", 2)], None, NOW)
+        assert (counts.new, counts.known) == (0, 1)
+        match_step(app)
+        planned = plan_step(app, ignore_hour=True)
+        assert (planned.planned, planned.nothing_new) == (0, 1)
+        assert send_step(app).sent == 0 and sorted(app.config.outbox_dir.rglob("*.eml")) == mails
     finally:
         app.close()

@@ -11,9 +11,6 @@ from bot.cli import main
 from bot.store import open_database
 from bot.store.schema import OutboxRow, PaperRow, PaperSourceRow, SourceRow, SubscriberRow, WorkerRow
 
-# The CLI reads the real clock: the seed is laid out around today (UTC).
-NOW = datetime.now(timezone.utc)
-TODAY = NOW.date()
 
 
 def at(day: date, hour: int = 12) -> datetime:
@@ -21,10 +18,10 @@ def at(day: date, hour: int = 12) -> datetime:
 
 
 def days_ago(n: int) -> date:
-    return TODAY - timedelta(days=n)
+    return datetime.now(timezone.utc).date() - timedelta(days=n)
 
 
-def seed(url: str) -> None:
+def seed(url: str, now: datetime) -> None:
     db = open_database(url)
     with db.session() as s:
         arxiv = SourceRow(name="arxiv-cs-cl", url="https://rss.arxiv.org/rss/cs.CL", kind="arxiv", active=True,
@@ -67,25 +64,27 @@ def seed(url: str) -> None:
         for n, (channel, state, created, sent, retry) in enumerate(messages):
             s.add(OutboxRow(subscriber_id=who, channel=channel, kind="digest", period=f"p{n}", state=state, attempts=1,
                             created_at=at(days_ago(created), 2 + n), sent_at=None if sent is None else at(days_ago(sent), 3),
-                            next_attempt_at=NOW + timedelta(minutes=5) if retry else None,
-                            lease_until=NOW + timedelta(minutes=5) if state == "sending" else None))
-        started = NOW - timedelta(hours=2)
+                            next_attempt_at=now + timedelta(minutes=5) if retry else None,
+                            lease_until=now + timedelta(minutes=5) if state == "sending" else None))
+        started = now - timedelta(hours=2)
         s.add_all([
-            WorkerRow(host="box-a", pid=101, roles="poll,plan,send", started_at=started, heartbeat_at=NOW - timedelta(seconds=20)),
+            WorkerRow(host="box-a", pid=101, roles="poll,plan,send", started_at=started, heartbeat_at=now - timedelta(seconds=20)),
             WorkerRow(host="box-b", pid=202, roles="send", started_at=started + timedelta(minutes=1),
-                      heartbeat_at=NOW - timedelta(seconds=40)),
-            WorkerRow(host="box-a", pid=99, roles="send", started_at=started, heartbeat_at=NOW - timedelta(seconds=20),
-                      stopped_at=NOW - timedelta(seconds=10)),  # stopped
-            WorkerRow(host="box-c", pid=303, roles="send", started_at=started, heartbeat_at=NOW - timedelta(hours=1)),
+                      heartbeat_at=now - timedelta(seconds=40)),
+            WorkerRow(host="box-a", pid=99, roles="send", started_at=started, heartbeat_at=now - timedelta(seconds=20),
+                      stopped_at=now - timedelta(seconds=10)),  # stopped
+            WorkerRow(host="box-c", pid=303, roles="send", started_at=started, heartbeat_at=now - timedelta(hours=1)),
         ])
     db.dispose()
 
 
 @pytest.fixture
-def seeded(database_url, env, monkeypatch) -> str:  # type: ignore[no-untyped-def]
-    seed(database_url)
+def seeded(database_url, env, monkeypatch) -> datetime:  # type: ignore[no-untyped-def]
+    """The seed, laid out around the real clock the CLI reads (today, UTC); gives the time it was seeded."""
+    now = datetime.now(timezone.utc)
+    seed(database_url, now)
     monkeypatch.setenv("DATABASE_URL", database_url)
-    return database_url
+    return now
 
 
 def stats_json(capsys, *args: str) -> dict[str, list[dict]]:  # type: ignore[no-untyped-def]
@@ -122,7 +121,7 @@ def test_stats_json_counts_match_the_seed(seeded, capsys):
                        ("sending", "email"): (1, d[0]), ("retrying", "email"): (1, d[0])}
     assert [(w["host"], w["pid"], w["roles"]) for w in found["workers"]] == [
         ("box-a", 101, ["poll", "plan", "send"]), ("box-b", 202, ["send"])]
-    assert all(datetime.fromisoformat(w["heartbeat_at"]) > NOW - timedelta(minutes=1) for w in found["workers"])
+    assert all(datetime.fromisoformat(w["heartbeat_at"]) > seeded - timedelta(minutes=1) for w in found["workers"])
 
 
 def test_stats_days_widens_the_window(seeded, capsys):
@@ -130,7 +129,7 @@ def test_stats_days_widens_the_window(seeded, capsys):
     assert sum(p["count"] for p in found["papers"]) == 9  # every paper-source pair, p6's included
     assert sum(m["sent"] for m in found["messages"]) == 5 and sum(m["dropped"] for m in found["messages"]) == 2
     one_day = stats_json(capsys, "--days", "1")
-    assert {p["day"] for p in one_day["papers"]} == {TODAY.isoformat()}
+    assert {p["day"] for p in one_day["papers"]} == {days_ago(0).isoformat()}
 
 
 def test_stats_tables_show_each_section(seeded, capsys):

@@ -112,7 +112,8 @@ def backend_pids(url: str, where: str) -> list[int]:
     engine = create_engine(url)
     try:
         with engine.connect() as connection:
-            return list(connection.execute(text(f"SELECT pid FROM pg_locks WHERE {where}")).scalars())
+            return list(connection.execute(text(f"SELECT pid FROM pg_locks WHERE {where} AND database ="
+                                                       " (SELECT oid FROM pg_database WHERE datname = current_database())")).scalars())
     finally:
         engine.dispose()
 

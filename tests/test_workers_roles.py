@@ -111,7 +111,9 @@ def lock_backends(url: str, where: str) -> list[int]:
     engine = create_engine(url, isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as connection:
-            pids = list(connection.execute(text(f"SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND {where}"))
+            pids = list(connection.execute(text(
+                f"SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND {where} AND database ="
+                " (SELECT oid FROM pg_database WHERE datname = current_database())"))
                         .scalars())
             for pid in pids:
                 connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})

@@ -26,6 +26,7 @@ from bot.cli.root import cli, pass_app
 from bot.errors import PaperpostError
 from bot.jobs.liveness import registered
 from bot.jobs.locks import planner_lock
+from bot.jobs.roles import JOBS, roles_of
 from bot.logs import FORMATS, log_event, setup_logging
 
 if TYPE_CHECKING:
@@ -42,7 +43,7 @@ log_format_option = click.option("--log-format", type=click.Choice(FORMATS), def
 @contextmanager
 def running_worker(app: App, jobs: Sequence[str] = ("poll", "plan", "send")) -> Iterator[Worker]:
     """Register this process, take or wait for the planner lock, and run the worker's jobs for the block."""
-    from bot.jobs.worker import Worker, roles_of  # imported here: APScheduler is not needed by the other commands
+    from bot.jobs.worker import Worker  # imported here: APScheduler is not needed by the other commands
 
     lock = planner_lock(app.config.database_url, app.config.data_dir)
     sqlite = app.db.is_sqlite
@@ -70,8 +71,6 @@ def running_worker(app: App, jobs: Sequence[str] = ("poll", "plan", "send")) -> 
 
 def parse_jobs(text: str) -> tuple[str, ...]:
     """`poll,plan,send` as a tuple in that order; click's error names the unknown job and the choices."""
-    from bot.jobs.worker import JOBS
-
     wanted = [part.strip() for part in text.split(",") if part.strip()]
     unknown = [job for job in wanted if job not in JOBS]
     if unknown or not wanted:

@@ -35,7 +35,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from datetime import datetime, timezone
 
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -45,46 +45,22 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.engine import make_url
 
 from bot.app import App
-from bot.config import Config
+from bot.errors import WorkerLockHeld
 from bot.jobs.cycle import match_step, plan_step, send_step
 from bot.jobs.liveness import WorkerHandle
 from bot.jobs.locks import PlannerLock
 from bot.jobs.poll import PollReport, poll_one
 from bot.jobs.prune import prune_step
+from bot.jobs.roles import JOBS, PLANNER_JOBS, Intervals, roles_of
 from bot.jobs.watch import Watch
 from bot.logs import log_event
 from bot.store import heartbeats, outbox, sources
 from bot.store.outbox import OutboxItem
 
-TICK_MAX = 60.0  # seconds: the longest the poll job waits between looks at the database
-JOBS = ("poll", "plan", "send")
-PLANNER_JOBS = ("poll", "plan")
+if TYPE_CHECKING:
+    from bot.jobs.wake import OutboxListener
+
 PRUNE_EVERY = 24 * 3600.0
-
-
-@dataclass(frozen=True)
-class Intervals:
-    """Seconds between runs of each job."""
-
-    poll: float
-    plan: float
-    send: float
-
-    @classmethod
-    def from_config(cls, config: Config) -> Intervals:
-        return cls(poll=min(float(config["PAPERPOST_POLL_INTERVAL"]), TICK_MAX),
-                   plan=float(config["PAPERPOST_PLAN_INTERVAL"]), send=float(config["PAPERPOST_SEND_INTERVAL"]))
-
-
-def roles_of(jobs: Sequence[str], planning: bool) -> tuple[str, ...]:
-    """What the workers table shows: the planner's poll/plan, send, and `standby` while waiting on the lock."""
-    planner_jobs = [j for j in PLANNER_JOBS if j in jobs]
-    roles = planner_jobs if planning else []
-    if "send" in jobs:
-        roles.append("send")
-    if planner_jobs and not planning:
-        roles.append("standby")
-    return tuple(roles)
 
 
 class Worker:
@@ -114,7 +90,7 @@ class Worker:
         self.watch = Watch(handle, self.planner, planning=planning and self.planner is not None,
                            on_planner=self._became_planner, on_planner_lost=self._lost_planner,
                            on_dead=self.wake_sender, on_lost=self._lost_liveness)
-        self._listener: object | None = None
+        self._listener: OutboxListener | None = None
 
     @property
     def planning(self) -> bool:
@@ -155,7 +131,7 @@ class Worker:
         log_event("worker.stopping", running_jobs=self._running)
         self.watch.stop()
         if self._listener is not None:
-            self._listener.stop()  # type: ignore[attr-defined]
+            self._listener.stop()
         try:
             self.scheduler.shutdown(wait=False)
         except SchedulerNotRunningError:
@@ -169,8 +145,6 @@ class Worker:
     # Roles --------------------------------------------------------------------------------------------
 
     def _try_planner(self) -> None:
-        from bot.errors import WorkerLockHeld
-
         assert self.planner is not None
         try:
             self.planner.acquire()

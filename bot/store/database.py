@@ -11,6 +11,7 @@ from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -104,12 +105,17 @@ class Database:
         unknown = current - known
         if unknown:
             raise ConfigError(
-                f"The database at {self.url!r} has schema revision {', '.join(sorted(unknown))}, newer than this "
+                f"The database at {shown_url(self.url)!r} has schema revision {', '.join(sorted(unknown))}, newer than this "
                 f"paperpost ({__version__}) knows; upgrade paperpost to the release that wrote it, "
                 "or point DATABASE_URL at another database.")
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def shown_url(url: str) -> str:
+    """The URL fit for logs and errors: the password masked."""
+    return make_url(url).render_as_string(hide_password=True)
 
 
 def make_engine(url: str) -> Engine:
@@ -139,10 +145,10 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
 def open_database(url: str, *, upgrade: bool = True) -> Database:
     """Open the database and bring its schema up to date (migrations also run on start)."""
     database = Database(url)
-    database.check_schema()
-    if upgrade:
-        try:
+    try:
+        database.check_schema()  # the first connection: an unreachable database is a sentence too, not a traceback
+        if upgrade:
             database.upgrade()
-        except SQLAlchemyError as exc:
-            raise ConfigError(f"Cannot open or migrate the database at {url!r} ({exc.__class__.__name__}: {exc.args[0] if exc.args else exc}); check DATABASE_URL.") from exc
+    except SQLAlchemyError as exc:
+        raise ConfigError(f"Cannot open or migrate the database at {shown_url(url)!r} ({exc.__class__.__name__}: {exc.args[0] if exc.args else exc}); check DATABASE_URL.") from exc
     return database

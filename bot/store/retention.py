@@ -13,8 +13,9 @@ The rules (N = PAPERPOST_RETENTION_DAYS, cutoff = now - N days):
   carry other matches); it is followed to its end per subscriber, since matches and messages
   never cross subscribers.
 - A match that no message ever carried goes when it is older than the cutoff and its subscriber
-  cannot receive it (not active, or every channel of theirs off): it is no longer news to anyone.
-  An active subscriber's undelivered matches are their next digest, whatever their age.
+  cannot receive it (paused, unsubscribed or pending, or active with every channel off): months
+  later it is no longer news. An active subscriber with a channel on gets their undelivered
+  matches in their next message, whatever their age: those stay.
 - A paper goes when it was first seen before the cutoff and `_papers_kept` keeps nothing of it
   (no remaining match; messages carry papers only through matches, so that covers "not carried
   by any remaining outbox row"). Its id stays in `paper_tombstones`: a later version of it is a
@@ -27,7 +28,7 @@ subscribers and of papers, so a big first prune never holds SQLite's write lock 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -170,15 +171,6 @@ def prune_papers(session: Session, now: datetime, cutoff: datetime, limit: int) 
     session.execute(delete(PaperSourceRow).where(PaperSourceRow.paper_id.in_(ids)))
     session.execute(delete(PaperRow).where(PaperRow.id.in_(ids)))
     return len(ids)
-
-
-def tombstoned_ids(session: Session, ids: Iterable[str]) -> set[str]:
-    """The ids among `ids` of papers pruned before (known for good, never new again)."""
-    wanted = sorted(set(ids))
-    found: set[str] = set()
-    for chunk in _chunks(wanted):
-        found.update(session.scalars(select(PaperTombstoneRow.id).where(PaperTombstoneRow.id.in_(chunk))))
-    return found
 
 
 def _chunks(values: Sequence, size: int = _IN_CHUNK):  # type: ignore[no-untyped-def,type-arg]

@@ -13,9 +13,9 @@ from bot.store.schema import OutboxRow, PaperRow, PaperSourceRow, SourceRow, Sub
 
 STATUSES = ("pending", "active", "paused", "unsubscribed")
 CHANNEL_STATES = ("on", "off")
-# A worker renews its heartbeat while it lives; one silent for longer is not shown as live (the lock
-# test is the real answer, and the worker's own business; stats only reads the table).
-LIVE_WITHIN = timedelta(minutes=5)
+# A worker beats every 10 s while it lives (bot.jobs.watch.BEAT_EVERY); one silent for two minutes is not
+# shown as live. The lock test is the real answer and the worker's business; stats only reads the table.
+LIVE_WITHIN = timedelta(minutes=2)
 
 
 @dataclass(frozen=True)
