@@ -9,7 +9,9 @@ from datetime import date, datetime, time, timedelta, timezone
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.store.schema import OutboxRow, PaperRow, PaperSourceRow, SourceRow, SubscriberRow, WorkerRow
+from bot.store import workers
+from bot.store.schema import OutboxRow, PaperRow, PaperSourceRow, SourceRow, SubscriberRow
+from bot.store.workers import WorkerInfo
 
 STATUSES = ("pending", "active", "paused", "unsubscribed")
 CHANNEL_STATES = ("on", "off")
@@ -50,16 +52,6 @@ class BacklogCount:
 
 
 @dataclass(frozen=True)
-class LiveWorker:
-    id: int
-    host: str
-    pid: int
-    roles: tuple[str, ...]
-    started_at: datetime
-    heartbeat_at: datetime
-
-
-@dataclass(frozen=True)
 class Stats:
     since: datetime  # the first day counted (UTC midnight)
     subscribers: dict[str, int]  # status -> count
@@ -67,7 +59,7 @@ class Stats:
     papers: list[PaperDay]
     messages: list[MessageDay]
     backlog: list[BacklogCount]
-    workers: list[LiveWorker]
+    workers: list[WorkerInfo]
 
 
 def first_day(now: datetime, days: int) -> datetime:
@@ -161,9 +153,6 @@ def _utc(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
-def live_workers(session: Session, now: datetime, within: timedelta = LIVE_WITHIN) -> list[LiveWorker]:
+def live_workers(session: Session, now: datetime, within: timedelta = LIVE_WITHIN) -> list[WorkerInfo]:
     """Workers not known to have stopped whose heartbeat is recent, oldest first."""
-    rows = session.scalars(select(WorkerRow).where(WorkerRow.stopped_at.is_(None), WorkerRow.heartbeat_at >= now - within)
-                           .order_by(WorkerRow.started_at, WorkerRow.id))
-    return [LiveWorker(row.id, row.host, row.pid, tuple(r for r in row.roles.split(",") if r), row.started_at,
-                       row.heartbeat_at) for row in rows]
+    return workers.live_workers(session, beat_since=now - within)

@@ -90,7 +90,10 @@ def list_workers(session: Session, *, include_stopped: bool = True, limit: int |
     return [_info(row) for row in session.scalars(query)]
 
 
-def live_workers(session: Session) -> list[WorkerInfo]:
-    """Workers not known to have stopped, oldest first (a crashed one stays here until someone tests its lock)."""
-    rows = session.scalars(select(WorkerRow).where(WorkerRow.stopped_at.is_(None)).order_by(WorkerRow.id))
-    return [_info(row) for row in rows]
+def live_workers(session: Session, *, beat_since: datetime | None = None) -> list[WorkerInfo]:
+    """Workers not known to have stopped, oldest first (a crashed one stays here until someone tests its lock);
+    with `beat_since`, only those whose heartbeat came at or after it."""
+    query = select(WorkerRow).where(WorkerRow.stopped_at.is_(None))
+    if beat_since is not None:
+        query = query.where(WorkerRow.heartbeat_at >= beat_since)
+    return [_info(row) for row in session.scalars(query.order_by(WorkerRow.id))]
