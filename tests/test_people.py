@@ -28,7 +28,6 @@ NOW = datetime(2026, 11, 28, 12, 0, tzinfo=timezone.utc)
 
 @pytest.fixture
 def client(app: App) -> TestClient:
-    app.extra_composers["confirm"] = compose_confirm
     return TestClient(create_app(app), base_url="http://localhost", follow_redirects=False)
 
 

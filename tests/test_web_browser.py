@@ -26,7 +26,6 @@ from bot.jobs.cycle import match_step, send_step
 from bot.jobs.plan import plan_digests
 from bot.store import papers, subscribers
 from smtpserver import SmtpSink
-from bot.channels.email.confirm_mail import compose_confirm
 from subscribers.web.server import build_server
 
 pytestmark = pytest.mark.browser
@@ -58,7 +57,6 @@ def site(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple
     monkeypatch.setenv("PAPERPOST_BASE_URL", base)
     monkeypatch.setenv("PAPERPOST_SMTP_CONNECTIONS", "1")
     app = App(load_config())
-    app.extra_composers["confirm"] = compose_confirm
     app.db  # noqa: B018 - migrate before the server starts
     server = build_server(app, "127.0.0.1", port, log_level="warning")
     thread = threading.Thread(target=server.run, daemon=True)

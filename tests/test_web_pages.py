@@ -30,7 +30,6 @@ PAPER = Paper(id="arxiv:2611.00001", title="Reward models for honest assistants"
 
 @pytest.fixture
 def client(app: App) -> TestClient:
-    app.extra_composers["confirm"] = compose_confirm
     return TestClient(create_app(app), base_url="http://localhost", follow_redirects=False)
 
 
