@@ -55,7 +55,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PAPERPOST_SMTP_CONNECTIONS", "4", "SMTP connections used in parallel (each reused for many messages).", _positive_int),
     Setting("PAPERPOST_SMTP_RATE", "0", "Most messages per second sent over SMTP, across all connections (0: no limit).", _non_negative_float),
     Setting("PAPERPOST_SMTP_TIMEOUT", "30", "Seconds to wait for the SMTP server before a send counts as failed (it is retried).", _positive_int),
-    Setting("PAPERPOST_BOUNCE_LIMIT", "3", "Permanent delivery failures in a row after which an address is marked bouncing and gets no more mail.", _positive_int),
+    Setting("PAPERPOST_BOUNCE_LIMIT", "3", "Permanent delivery failures in a row after which the email channel of that subscriber turns off (Telegram stays on).", _positive_int),
     Setting("PAPERPOST_STALE_HOURS", "36", "A digest not sent within this many hours is dropped; its papers go into the next one.", _positive_int),
     Setting("PAPERPOST_DKIM_KEY_FILE", "", "PEM private key to DKIM-sign every email (unset: no DKIM signature)."),
     Setting("PAPERPOST_DKIM_SELECTOR", "paperpost", "DKIM selector: the key is published at SELECTOR._domainkey.DOMAIN."),

@@ -102,5 +102,6 @@ def outbox_cmd(app: App, failed_only: bool, limit: int, as_json: bool) -> None:
                    "state": i.state, "attempts": i.attempts, "last_error": i.last_error, "created_at": i.created_at,
                    "sent_at": i.sent_at, "subject": i.subject} for i in items)
         return
-    emit_table(("id", "to", "kind", "period", "state", "tries", "error / subject"),
-               ((i.id, i.email, i.kind, i.period, i.state, i.attempts, i.last_error or i.subject or "") for i in items))
+    emit_table(("id", "to", "channel", "kind", "period", "state", "tries", "error / subject"),
+               ((i.id, i.email or f"#{i.subscriber_id}", i.channel, i.kind, i.period, i.state, i.attempts,
+                 i.last_error or i.subject or "") for i in items))
