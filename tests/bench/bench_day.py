@@ -47,6 +47,8 @@ class Run:
         self.work, self.day, self.timeout, self.keep = work, day, timeout, keep
         self.row: dict[str, Any] = {"day": day.name, "db": db, "senders": senders, "rss_mb": {}, "cpu_ms_per_msg": {}}
         self.failed = False
+        self.sent_by: dict[int, int] = {}  # sender pid -> messages it sent (PostgreSQL)
+        self.avg_size = 0  # bytes of an average message in the sink, for the ceiling
 
     def env(self, data: Path, url: str, sink: Sink | None = None) -> dict[str, str]:
         """The children's environment: their own data dir and database, mail into the sink (port 9: none)."""
@@ -58,17 +60,18 @@ class Run:
         if self.failed:
             return None
         ran = Child(PAPERPOST + argv, env, self.work / f"{name}.log").wait(self.timeout)
-        self.account(name, ran)
+        self.account(name, ran, rss=timed)
         if timed:
             self.row[f"{name}_s"] = round(ran.wall, 2)
         return ran
 
-    def account(self, name: str, ran: Ran) -> None:
-        """Record a child's peak RSS; mark the row failed if it did not end well."""
-        self.row["rss_mb"][name] = round(ran.peak_rss_mb)
+    def account(self, name: str, ran: Ran, rss: bool = True, label: str | None = None) -> None:
+        """Record a child's peak RSS; mark the row failed (naming the stage `label`) if it did not end well."""
+        if rss:
+            self.row["rss_mb"][name] = round(ran.peak_rss_mb)
         if not ran.finished:
             self.failed = True
-            self.row["error"] = f"{name} did not finish after {self.timeout:.0f} s"
+            self.row["error"] = f"{label or name} did not finish after {self.timeout:.0f} s"
         elif ran.code not in (0, -15, None):
             self.failed = True
             self.row["error"] = f"{name} exited {ran.code}: {ran.stderr_tail.strip().splitlines()[-1:]}"
@@ -159,7 +162,7 @@ class Run:
             self.row["total_s"] = round(self.row["poll_s"] + time.perf_counter() - started, 2)
             self.row["plan_s"] = round(planned_at[0], 2) if planned_at else None
             ran = Ran(ran.wall, drained(), ran.code, ran.peak_rss_mb, ran.cpu_s, ran.stderr_tail)
-            self.account("planner", ran)
+            self.account("planner", ran, label="plan + send")
             self.row["planner_cpu_s"] = round(ran.cpu_s, 2)
             engine.dispose()
             costs = [(s.pid, s.stop()) for s in senders]
@@ -169,6 +172,7 @@ class Run:
                 messages = self.check(sink, url, started_at, ceiling)
                 for n, (pid, cost) in enumerate(costs):
                     mine = self.sent_by.get(pid, messages / len(costs))
+                    self.row.setdefault("sent_by", {})[f"send{n + 1}"] = mine
                     self.row["cpu_ms_per_msg"][f"send{n + 1}"] = round(1000 * (cost.cpu_s - cpu_before[pid]) / max(1, mine), 2)
         finally:
             sink.stop(self.keep)
@@ -192,7 +196,7 @@ def bench_day(day: Day, args: argparse.Namespace, work: Path) -> list[dict[str, 
     if args.db in ("sqlite", "both"):
         run = Run(work / f"{day.name}-sqlite", day, "sqlite", 1, args.timeout, args.keep)
         rows.append(run.sqlite(ceiling))
-        if getattr(run, "avg_size", 0):
+        if run.avg_size:
             ceiling = sink_ceiling(work / f"{day.name}-ceiling", run.avg_size)
             rows[-1].update(ceiling_per_s=round(ceiling),
                             pct_of_ceiling=round(100 * rows[-1].get("msgs_per_s", 0) / ceiling, 1))
@@ -210,7 +214,7 @@ def bench_day(day: Day, args: argparse.Namespace, work: Path) -> list[dict[str, 
                 run.row.update(import_s=loader.row["import_s"], poll_s=loader.row["poll_s"])
                 run.row["rss_mb"].update(loader.row["rss_mb"])
                 rows.append(run.postgres(base, ceiling))
-                if not ceiling and getattr(run, "avg_size", 0):
+                if not ceiling and run.avg_size:
                     ceiling = sink_ceiling(work / f"{day.name}-ceiling", run.avg_size)
                     for row in rows:
                         row.update(ceiling_per_s=round(ceiling),
@@ -224,8 +228,8 @@ def print_table(rows: list[dict[str, Any]]) -> None:
     """One table: a line per (day, db, senders)."""
     columns = [("day", "day"), ("db", "db"), ("senders", "snd"), ("import_s", "import s"), ("poll_s", "poll s"),
                ("plan_s", "plan s"), ("first_msg_s", "1st msg s"), ("msgs_per_s", "msgs/s"),
-               ("pct_of_ceiling", "% sink"), ("digest_s", "digest s"), ("total_s", "total s"),
-               ("messages", "msgs"), ("avg_kb", "KB"), ("db_mb", "DB MB"), ("duplicates", "dup"),
+               ("ceiling_per_s", "sink max/s"), ("pct_of_ceiling", "% of max"), ("digest_s", "digest s"), ("total_s", "total s"),
+               ("planner_cpu_s", "planner CPU s"), ("messages", "msgs"), ("sent_by", "msgs by sender"), ("avg_kb", "KB"), ("db_mb", "DB MB"), ("duplicates", "dup"),
                ("missing", "miss"), ("rss_mb", "peak RSS MB"), ("cpu_ms_per_msg", "CPU ms/msg")]
     def cell(row: dict[str, Any], key: str) -> str:
         value = row.get(key)
@@ -241,8 +245,9 @@ def print_table(rows: list[dict[str, Any]]) -> None:
     for row in rows:
         if row.get("error"):
             print(f"{row['day']} {row['db']} senders={row['senders']}: {row['error']}")
-    if rows and rows[0].get("ceiling_per_s"):
-        print(f"sink ceiling (8 threads of bare smtplib, same message size): {rows[0]['ceiling_per_s']} msgs/s")
+    print("sink max/s: 8 threads of bare smtplib pushing a message of the day's average size (KB) into the same "
+          "smtp-sink, measured in this run; total s: poll + match + plan + render + send; CPU ms/msg: the process's "
+          "CPU over the messages it sent (digest: all of its work)")
 
 
 def main() -> None:
