@@ -230,7 +230,7 @@ def print_table(rows: list[dict[str, Any]]) -> None:
                ("plan_s", "plan s"), ("first_msg_s", "1st msg s"), ("msgs_per_s", "msgs/s"),
                ("ceiling_per_s", "sink max/s"), ("pct_of_ceiling", "% of max"), ("digest_s", "digest s"), ("total_s", "total s"),
                ("planner_cpu_s", "planner CPU s"), ("messages", "msgs"), ("sent_by", "msgs by sender"), ("avg_kb", "KB"), ("db_mb", "DB MB"), ("duplicates", "dup"),
-               ("missing", "miss"), ("rss_mb", "peak RSS MB"), ("cpu_ms_per_msg", "CPU ms/msg")]
+               ("missing", "miss"), ("unexpected", "extra"), ("rss_mb", "peak RSS MB"), ("cpu_ms_per_msg", "CPU ms/msg")]
     def cell(row: dict[str, Any], key: str) -> str:
         value = row.get(key)
         if isinstance(value, dict):

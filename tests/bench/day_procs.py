@@ -77,7 +77,7 @@ class Child:
                 return self.stop()
             if time.perf_counter() > deadline:
                 return self.stop(signal.SIGKILL, finished=False)
-            time.sleep(0.05)
+            time.sleep(0.1)  # the stage times come from the children and the sink's files, not from this loop
         return self._done  # type: ignore[return-value]
 
     def stop(self, sig: int = signal.SIGTERM, grace: float = 15.0, finished: bool = True) -> Ran:
