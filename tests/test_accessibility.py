@@ -7,6 +7,7 @@ browser and one server for the module; screenshots go to test-artifacts/a11y-*.p
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 import time
@@ -66,7 +67,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     with pytest.MonkeyPatch.context() as mp:
-        for name in list(__import__("os").environ):
+        for name in list(os.environ):
             if name.startswith("PAPERPOST_") or name in ("DATABASE_URL", "PORT"):
                 mp.delenv(name)
         for name, value in {"PAPERPOST_DATA": str(data / "data"), "PAPERPOST_CONFIG": str(data / "none.toml"),
