@@ -9,7 +9,7 @@ from sqlalchemy import event
 
 from bot.digest.assembly import assemble_digest
 from bot.jobs.plan import plan_digests
-from bot.jobs.send import DigestBatch, compose_digest
+from bot.channels.email.digest_mail import DigestBatch, compose_digest
 from bot.store import matches, outbox, papers, subscribers
 
 

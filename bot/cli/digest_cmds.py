@@ -11,7 +11,7 @@ from bot.errors import PaperpostError
 from bot.digest.timing import due_period
 from bot.jobs.cycle import match_step, plan_step, send_step
 from bot.jobs.liveness import registered
-from bot.jobs.send import preview_digest
+from bot.channels.email.digest_mail import preview_digest
 from bot.models import Subscriber
 from bot.store import outbox, subscribers
 

@@ -13,7 +13,7 @@ from bot.app import App
 from bot.cli.root import cli, console, emit_json, emit_table, json_option, pass_app
 from bot.errors import PaperpostError
 from bot.models import Subscriber
-from bot.store import subscribers
+from bot.store import subscriber_batches, subscribers
 from subscribers.importer import RowError, read_subscribers_file
 from subscribers.validation import InvalidSubscriber, RawSubscriber, split_interests, validate_subscriber
 
@@ -111,12 +111,11 @@ def import_subscribers(app: App, file: Path, *, quiet: bool = False) -> dict[str
     rows, errors = read_subscribers_file(file)
     counts = {"created": 0, "updated": 0, "unchanged": 0, "errors": 0}
     with app.db.session() as session:
-        for row in rows:
-            try:
-                _, outcome = subscribers.save_subscriber(session, row.subscriber, "active", app.clock())
-            except subscribers.IdentityTaken as exc:  # checked before anything is written: the row is skipped whole
-                errors.append(RowError(row.line, str(exc)))
-                continue
+        saved = subscriber_batches.save_many(session, [row.subscriber for row in rows], "active", app.clock())
+    for row, outcome in zip(rows, saved):
+        if isinstance(outcome, subscribers.IdentityTaken):  # the row is skipped whole
+            errors.append(RowError(row.line, str(outcome)))
+        else:
             counts[outcome] += 1
     errors.sort(key=lambda error: error.line)
     counts["errors"] = len(errors)

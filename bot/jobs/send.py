@@ -22,15 +22,8 @@ from typing import Protocol
 
 from sqlalchemy.orm import Session
 
-from bot.channels.channel import BatchComposer, Channel, Composer, RowComposer
-from bot.channels.context import MailContext, digest_links, list_headers
-from bot.channels.email.digest_mail import (
-    DigestBatch,
-    DigestComposer,
-    compose_digest,
-    load_digest,
-    preview_digest,
-)
+from bot.channels.channel import Channel, RowComposer
+from bot.channels.context import MailContext
 from bot.channels.outcomes import Outcome, retry_after
 from bot.config import Config
 from bot.jobs.claims import LeaseRenewer, Recorder
@@ -39,9 +32,7 @@ from bot.logs import log_event
 from bot.store import Database, outbox
 from bot.store.outbox import OutboxItem
 
-__all__ = ["BatchComposer", "Composer", "DeliveryPolicy", "DigestBatch", "DigestComposer", "MailContext", "Owner",
-           "RowComposer", "SendReport", "compose_digest", "digest_links", "list_headers", "load_digest",
-           "preview_digest", "send_pending"]
+__all__ = ["DeliveryPolicy", "Owner", "SendReport", "send_pending"]
 
 MAX_ATTEMPTS = 8
 RETRY_BASE = timedelta(minutes=2)

@@ -7,7 +7,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from bot.jobs.health import health_report
 from bot.models import Subscriber
-from bot.jobs.send import load_digest, preview_digest
+from bot.channels.email.digest_mail import load_digest, preview_digest
 from bot.store import outbox
 from bot.tokens import BadToken
 from subscribers import service

@@ -28,7 +28,7 @@ from bot.config import TEMPLATES_DIR
 from bot.jobs.cycle import send_step
 from bot.jobs.plan import plan_digests
 from bot.digest.rendering import inline_css
-from bot.jobs.send import load_digest
+from bot.channels.email.digest_mail import load_digest
 from bot.store import outbox
 
 
