@@ -6,6 +6,7 @@ import sys
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -13,6 +14,9 @@ sys.path.insert(0, str(Path(__file__).parent))  # the local peers (smtpserver, f
 
 from bot.app import App  # noqa: E402
 from bot.config import load_config  # noqa: E402
+
+if TYPE_CHECKING:
+    from bot.store import Database
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -59,3 +63,13 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator["Database"]:
+    """A migrated Database on `database_url` (SQLite and PostgreSQL)."""
+    from bot.store import open_database
+
+    database = open_database(database_url)
+    yield database
+    database.dispose()

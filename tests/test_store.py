@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
@@ -14,13 +13,6 @@ from bot.store import matches, open_database, outbox, papers, sources, subscribe
 from bot.store.schema import Base
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=timezone.utc)
-
-
-@pytest.fixture
-def db(database_url):
-    database = open_database(database_url)
-    yield database
-    database.dispose()
 
 
 def test_migrations_from_empty_database_match_the_models(db):

@@ -4,19 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-import pytest
-
 from bot.models import SubscriberInput
 from bot.store import open_database, subscriber_batches, subscribers
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=timezone.utc)
-
-
-@pytest.fixture
-def db(database_url):
-    database = open_database(database_url)
-    yield database
-    database.dispose()
 
 
 def person(email: str | None, *interests: str, chat: str | None = None, hour: int = 7) -> SubscriberInput:
