@@ -9,15 +9,12 @@ without a scenario, or a scenario without a row, fails the test.
 from __future__ import annotations
 
 import re
-import shutil
 import ssl
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
-from pathlib import Path
 
-import pytest
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from smtpserver import SmtpSink, _Handler
 
@@ -98,18 +95,6 @@ def over_smtp(url_of: Callable[[SmtpSink], str] = lambda s: s.url, *, ssl_contex
         finally:
             sink.stop()
     return run  # type: ignore[return-value]
-
-
-@pytest.fixture(scope="module")
-def certificate(tmp_path_factory) -> tuple[Path, Path]:
-    if shutil.which("openssl") is None:
-        pytest.fail("openssl is needed to make the test certificate")
-    folder = tmp_path_factory.mktemp("tls")
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
-                    "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
-                   check=True, capture_output=True)
-    return cert, key
 
 
 def _auth(answer: str) -> Callable:

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import shutil
 import ssl
-import subprocess
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 from aiosmtpd.smtp import AuthResult, LoginPassword
@@ -80,19 +77,6 @@ def envelope(n: int, to: str):
     return build_email(outbox_id=n, kind="digest", mail_from="paperpost <digest@papers.example.org>", to=to,
                        subject=f"test {n}", text="hello\n", html="<p>hello</p>\n",
                        date=datetime(2026, 11, 28, tzinfo=timezone.utc))
-
-
-@pytest.fixture(scope="module")
-def certificate(tmp_path_factory) -> tuple[Path, Path]:
-    """A self-signed certificate for 127.0.0.1, made now with openssl."""
-    if shutil.which("openssl") is None:
-        pytest.fail("openssl is needed to make the test certificate")
-    folder = tmp_path_factory.mktemp("tls")
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
-                    "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
-                   check=True, capture_output=True)
-    return cert, key
 
 
 def authenticator(server, session, envelope, mechanism, auth_data):  # noqa: ANN001 - aiosmtpd's signature
