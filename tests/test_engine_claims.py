@@ -49,7 +49,6 @@ def test_a_stale_owner_cannot_record_over_the_new_owner(env, database_url):
         assert not outbox.mark_failed(session, first, 1, "late", NOW)
         assert not outbox.mark_dropped(session, first, 1, "late")
         assert not outbox.release(session, first, 1, "late")
-        assert not outbox.note_error(session, first, 1, "late")
         assert outbox.renew(session, 1, NOW, 60) == 0
     with app.db.session() as session:
         (item,) = outbox.get_items(session, [first])

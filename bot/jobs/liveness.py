@@ -61,6 +61,12 @@ class LivenessLocks(Protocol):
     def release(self) -> None: ...
 
 
+# The ids whose liveness lock someone holds now, in this database (one query for any number of workers).
+_HELD_LOCKS = text("SELECT objid::bigint FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 2"
+                   " AND classid::bigint = :ns AND database = (SELECT oid FROM pg_database"
+                   " WHERE datname = current_database())")
+
+
 class AdvisoryLocks:
     """Session advisory locks `(NAMESPACE, id)` on a connection of our own."""
 
@@ -109,10 +115,7 @@ class AdvisoryLocks:
         with self._guard:
             if self._connection is None:
                 raise ConfigError("The liveness lock connection is closed; this worker cannot judge others.")
-            rows = self._connection.execute(text(
-                "SELECT objid::bigint FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 2"
-                " AND classid::bigint = :ns AND database = (SELECT oid FROM pg_database"
-                " WHERE datname = current_database())"), {"ns": NAMESPACE}).scalars().all()
+            rows = self._connection.execute(_HELD_LOCKS, {"ns": NAMESPACE}).scalars().all()
             self._connection.commit()
         alive = set(rows)
         return [i for i in worker_ids if i not in alive]
@@ -203,10 +206,7 @@ def alive_among(db: Database, worker_ids: Sequence[int], data_dir: Path | None =
         locks = liveness_locks(db.url, data_dir or Path("."))
         return set(worker_ids) - set(locks.free_of(worker_ids))
     with db.session() as session:
-        held = session.execute(text(
-            "SELECT objid::bigint FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 2"
-            " AND classid::bigint = :ns AND database = (SELECT oid FROM pg_database"
-            " WHERE datname = current_database())"), {"ns": NAMESPACE}).scalars().all()
+        held = session.execute(_HELD_LOCKS, {"ns": NAMESPACE}).scalars().all()
     return set(worker_ids) & set(held)
 
 

@@ -191,12 +191,6 @@ def mark_dropped(session: Session, outbox_id: int, owner_id: int, reason: str) -
     return result.rowcount == 1  # type: ignore[attr-defined]
 
 
-def note_error(session: Session, outbox_id: int, owner_id: int, error: str) -> bool:
-    """Keep the last error on a row this owner holds, without changing its state."""
-    result = session.execute(update(OutboxRow).where(_owned(outbox_id, owner_id)).values(last_error=error))
-    return result.rowcount == 1  # type: ignore[attr-defined]
-
-
 def list_outbox(session: Session, *, failed_only: bool = False, limit: int | None = None) -> list[OutboxItem]:
     query = select(OutboxRow, SubscriberRow.email).join(SubscriberRow).order_by(OutboxRow.id.desc())
     if failed_only:

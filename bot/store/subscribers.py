@@ -168,15 +168,6 @@ def set_status(session: Session, subscriber_id: int, status: str, now: datetime)
     return to_subscriber(row)
 
 
-def remove_subscriber(session: Session, identifier: str) -> bool:
-    """Delete the subscriber an email, `tg:CHAT_ID` or `#ID` names, and everything of theirs; False when no one."""
-    row = find_identifier_row(session, identifier)
-    if row is None:
-        return False
-    session.delete(row)
-    return True
-
-
 def delete_subscriber(session: Session, subscriber_id: int) -> bool:
     """Delete a subscriber by id and everything of theirs; False when there was none."""
     row = session.get(SubscriberRow, subscriber_id)
