@@ -29,7 +29,7 @@ def test_a_batch_loads_in_a_few_queries_however_many_rows(env):
     statements: list[str] = []
     event.listen(app.db.engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
     with app.db.session() as session:
-        batch = DigestBatch.load(session, items)
+        batch = DigestBatch.load(session, items, 25)
     assert len(statements) <= 4  # subscribers, their interests, matches, papers
     assert set(batch.people) == {i.subscriber_id for i in items}
     assert sorted(len(batch.carried[i.id]) for i in items) == [3] * 30 + [5] * 30
@@ -41,7 +41,7 @@ def test_composing_from_a_batch_gives_the_same_digest_as_composing_the_row_alone
     app, items = planned(env, 6)
     ctx = app.mail_context
     with app.db.session() as session:
-        batch = DigestBatch.load(session, items)
+        batch = DigestBatch.load(session, items, 25)
         compose = compose_digest.prepare(session, items, ctx)
         alone = [compose_digest(session, item, ctx) for item in items]
         # The row-at-a-time loads the batch replaces, as the reference.

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.digest.evidence import with_hits
 from bot.errors import QueryError
 from bot.models import Paper
 from bot.profile import ProfileIndex, evaluate, parse_interest, trending_ids
@@ -210,3 +212,18 @@ def test_trending_is_the_top_n_per_day_among_papers_with_upvotes() -> None:
     assert trending_ids(reversed(rows), 1) == {"a", "f"}
     assert trending_ids(rows, 10) == {"a", "b", "c", "f", "h"}
     assert trending_ids(rows, 0) == set()
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(profiles, papers(), st.booleans())
+def test_hits_found_again_at_render_time_are_the_hits_of_matching(profile_list, batch, all_hot):
+    """Stored matches keep no hits; `with_hits` finds them again from the interest lines and the paper."""
+    hot = frozenset(p.id for p in batch) if all_hot else frozenset()
+    if not all_hot:  # a paper that is not trending now may have been when it matched: compare what does not depend on it
+        profile_list = [(sid, [line for line in lines if "is:trending" not in line]) for sid, lines in profile_list]
+    made = ProfileIndex.build(profile_list).match(batch, hot)
+    stored = [replace(m, hits=()) for m in made]
+    by_id = {p.id: p for p in batch}
+    again = with_hits(stored, by_id)
+    assert [(m.subscriber_id, m.paper_id, m.interests, m.hits) for m in again] == [
+        (m.subscriber_id, m.paper_id, m.interests, m.hits) for m in made]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from datetime import datetime, timedelta, timezone
 
 from alembic.autogenerate import compare_metadata
@@ -82,7 +84,7 @@ def test_outbox_key_plans_once_and_claims_with_lease(db):
 def test_matches_are_stored_once_and_travel_with_their_digest(db):
     with db.session() as s:
         person, _ = subscribers.save_subscriber(s, SubscriberInput("a@example.org", ("x",)), "active", NOW)
-        papers.upsert_papers(s, [Paper(id="arxiv:1", title="T")], None, NOW)
+        papers.upsert_papers(s, [Paper(id="arxiv:1", title="X rays")], None, NOW)
         match = Match(person.id, "arxiv:1", 3.0, ("x",), (Hit("x", "title", 0, 1),))
         assert matches.save_matches(s, [match, match], NOW) == 1
         assert matches.save_matches(s, [match], NOW) == 0
@@ -90,4 +92,5 @@ def test_matches_are_stored_once_and_travel_with_their_digest(db):
         outbox_id = outbox.plan(s, person.id, "email", "digest", "p", NOW)
         matches.attach_to_outbox(s, ids, outbox_id)
         assert matches.unsent_match_ids(s, person.id) == []
-        assert matches.matches_of_outbox(s, outbox_id) == [match]
+        assert matches.matches_of_outbox(s, outbox_id) == [match]  # hits found again from the paper
+        assert matches.stored_matches_by_outbox(s, [outbox_id]) == {outbox_id: [replace(match, hits=())]}  # compact

@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from bot.digest.evidence import with_hits
 from bot.digest.highlight import highlight_spans, snippet, why
 from bot.models import Match, Paper, Subscriber
 from bot.digest.ranking import rank
@@ -32,6 +33,13 @@ class DigestItem:
     authors: str
     links: tuple[tuple[str, str], ...]  # (label, url) in display order
 
+    @property
+    def fragment_key(self) -> tuple:
+        """All that the item's block in a message shows: readers with the same key get the same block."""
+        paper = self.paper
+        return (paper.id, paper.title, paper.categories, paper.upvotes, self.title, self.snippet, self.why,
+                self.authors, self.links)
+
 
 @dataclass(frozen=True)
 class Digest:
@@ -46,9 +54,9 @@ class Digest:
 
 def assemble_digest(subscriber: Subscriber, matches: Sequence[Match], papers: Mapping[str, Paper], *,
                     period: str, links: DigestLinks, cap: int, postal_address: str = "") -> Digest:
-    """Rank the matches, keep the best `cap`, and explain each one."""
+    """Rank the matches, keep the best `cap`, and explain each one (hits found for those shown, if not stored)."""
     ranked = [m for m in rank(list(matches), papers) if m.paper_id in papers]
-    shown = ranked[:cap]
+    shown = with_hits(ranked[:cap], papers)
     items = tuple(_item(match, papers[match.paper_id]) for match in shown)
     return Digest(subscriber, period, subject_line(len(ranked), ranked), items, len(ranked) - len(shown),
                   links, postal_address)

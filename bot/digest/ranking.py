@@ -6,6 +6,7 @@ fraction below one unit, so it only breaks ties); `rank` sorts by it, then by re
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -23,17 +24,26 @@ def score(hits: Iterable[Hit], interests: int, upvotes: int | None) -> float:
     hits = list(hits)
     title = any(h.field == "title" for h in hits)
     terms = len({h.term.casefold() for h in hits})
-    popularity = upvotes / (upvotes + 50) if upvotes and upvotes > 0 else 0.0
-    return _TITLE * title + _INTEREST * min(interests, 9) + _TERM * min(terms, 9) + popularity
+    return _TITLE * title + _INTEREST * min(interests, 9) + _TERM * min(terms, 9) + popularity(upvotes)
+
+
+def popularity(upvotes: int | None) -> float:
+    """The part of a score below one unit: upvotes / (upvotes + 50)."""
+    return upvotes / (upvotes + 50) if upvotes and upvotes > 0 else 0.0
 
 
 def rank(matches: Iterable[Match], papers_by_id: Mapping[str, Paper]) -> list[Match]:
-    """Matches best first, each re-scored with its paper's current upvotes; ties go to the newest paper."""
+    """Matches best first, each re-scored with its paper's current upvotes; ties go to the newest paper.
+
+    A match with hits is scored from them; a stored match (hits left for render time) keeps
+    the relevance part of its score (whole units): its hits are not needed to rank it.
+    """
     scored = []
     for m in matches:
         paper = papers_by_id.get(m.paper_id)
         upvotes = paper.upvotes if paper else None
-        scored.append((replace(m, score=score(m.hits, len(m.interests), upvotes)), _when(paper)))
+        new = score(m.hits, len(m.interests), upvotes) if m.hits else math.floor(m.score) + popularity(upvotes)
+        scored.append((replace(m, score=new), _when(paper)))
     scored.sort(key=lambda pair: (-pair[0].score, -pair[1], pair[0].paper_id))
     return [m for m, _ in scored]
 

@@ -13,6 +13,7 @@ import re
 import textwrap
 from functools import cache, lru_cache
 from pathlib import Path
+from collections.abc import Callable, Hashable
 from typing import Any
 
 from jinja2 import (
@@ -74,6 +75,29 @@ def plain_segments(segments: object) -> str:
     return "".join(f"*{text}*" if hit else text for text, hit in segments)  # type: ignore[attr-defined]
 
 
+class Fragments:
+    """Rendered pieces of messages, kept by what they show: a paper's block in a digest is rendered once
+    per (paper, highlights, reason) for every reader who gets that same block, not once per reader.
+
+    Templates call `fragment(name, macro, item)`; `item.fragment_key` says what the block shows.
+    A bounded dict, emptied when full: a day's blocks are reused within the day.
+    """
+
+    def __init__(self, limit: int = 60_000) -> None:  # a day of 20,000 readers makes some 40,000 blocks
+        self._made: dict[tuple[str, Hashable], Any] = {}
+        self._limit = limit
+
+    def __call__(self, name: str, macro: Callable[[Any], Any], item: Any) -> Any:
+        key = (name, item.fragment_key)
+        made = self._made.get(key)
+        if made is None:
+            made = macro(item)
+            if len(self._made) >= self._limit:
+                self._made.clear()
+            self._made[key] = made
+        return made
+
+
 class Renderer:
     """Loads templates once (HTML email templates inlined), renders them many times."""
 
@@ -89,6 +113,7 @@ class Renderer:
         self.env.filters["paper_url"] = paper_url
         self.env.filters["wrap"] = wrap
         self.env.filters["plain_segments"] = plain_segments
+        self.env.globals["fragment"] = Fragments()
         self._templates_dir = templates_dir
 
     @cache  # noqa: B019 - one Renderer per process; templates are immutable while it runs

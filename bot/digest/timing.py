@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from bot.models import Subscriber
+
+class Subscriber(Protocol):
+    """What timing reads of a subscriber (bot.models.Subscriber, or the planner's light schedule)."""
+
+    frequency: str
+    weekday: int
+    hour: int
+    tz: str
 
 
 def local_time(subscriber: Subscriber, now: datetime) -> datetime:

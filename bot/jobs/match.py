@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from bot.models import Paper
 from bot.profile import ProfileIndex, trending_ids
 from bot.store import Database, matches, papers, subscribers
 
@@ -26,39 +27,51 @@ def current_trending(session: Session, now: datetime, top_n: int) -> set[str]:
 
 
 PAPERS_PER_COMMIT = 100  # a broad day stores millions of matches: bounded transactions, bounded memory
-PROFILES_PER_COMMIT = 500
 
 
 def match_pending(db: Database, now: datetime, *, recent_days: int, trending_top: int) -> MatchReport:
     """Match what is new since the last run; each pair is stored once, whatever runs twice.
 
-    Work is committed in chunks (papers, then changed profiles): each chunk stores its
-    matches and marks its papers (or profiles) done in one transaction, so a crash
-    between chunks loses nothing and redoes nothing, and no transaction grows with the day.
+    Two passes, each one index over its profiles with papers read in chunks of
+    PAPERS_PER_COMMIT: the new papers through every unchanged profile, then the recent
+    papers (today's new ones among them) through the new or changed profiles, whose unsent
+    matches are dropped first (the person may have dropped that interest). Each chunk
+    commits its matches (and marks its papers matched); the changed profiles are marked
+    done after their last chunk. A crash between chunks loses nothing and stores nothing
+    twice: a paper not marked is matched again (stored pairs are skipped), a profile not
+    marked is dropped and run again.
     """
     with db.session() as session:
         trending = current_trending(session, now, trending_top)
         new_papers = papers.unmatched_papers(session)
         changed = subscribers.profiles_needing_backfill(session)
         recent = papers.recent_papers(session, now - timedelta(days=recent_days)) if changed else []
-        # A changed profile is run over the recent papers (today's new ones among them) below, after its
-        # unsent matches are dropped: it needs no place in the index of the new papers.
         backfilled = {subscriber_id for subscriber_id, _ in changed}
-        index = ProfileIndex.build([p for p in subscribers.active_profiles(session)
-                                    if p[0] not in backfilled]) if new_papers else None
+        unchanged = [p for p in subscribers.active_profiles(session) if p[0] not in backfilled] if new_papers else []
     added = 0
-    for start in range(0, len(new_papers), PAPERS_PER_COMMIT):
-        chunk = new_papers[start:start + PAPERS_PER_COMMIT]
+    if new_papers:
+        index = ProfileIndex.build(unchanged)
+        for chunk in _chunks(new_papers):
+            with db.session() as session:
+                added += _save(session, index, chunk, trending, now)
+                papers.mark_matched(session, [p.id for p in chunk], now)
+    if changed:
+        ids = sorted(backfilled)
         with db.session() as session:
-            added += matches.save_matches(session, index.match(chunk, trending), now)  # type: ignore[union-attr]
-            papers.mark_matched(session, [p.id for p in chunk], now)
-    for start in range(0, len(changed), PROFILES_PER_COMMIT):
-        group = changed[start:start + PROFILES_PER_COMMIT]
-        ids = [subscriber_id for subscriber_id, _ in group]
-        with db.session() as session:
-            # A new or edited profile sees the recent papers at once: the first digest is not empty.
-            # Unsent matches of the old profile go in the same transaction: the person may have dropped that interest.
             matches.drop_unsent(session, ids)
-            added += matches.save_matches(session, ProfileIndex.build(group).match(recent, trending), now)
+        index = ProfileIndex.build(changed)
+        for chunk in _chunks(recent):
+            with db.session() as session:
+                added += _save(session, index, chunk, trending, now)
+        with db.session() as session:
             subscribers.mark_backfilled(session, ids, now)
     return MatchReport(len(new_papers), len(changed), added)
+
+
+def _chunks(items: list[Paper]) -> list[list[Paper]]:
+    return [items[start:start + PAPERS_PER_COMMIT] for start in range(0, len(items), PAPERS_PER_COMMIT)]
+
+
+def _save(session: Session, index: ProfileIndex, chunk: list[Paper], trending: set[str], now: datetime) -> int:
+    """Store the matches of one chunk of papers, streamed (never all pairs in memory, no Match per pair)."""
+    return matches.save_match_rows(session, index.match_sets(chunk, trending).rows(), now)

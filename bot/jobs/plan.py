@@ -23,39 +23,46 @@ class PlanReport:
     stale: int = 0  # digests dropped unsent after `stale_after`; their matches came back to the pool
 
 
+PEOPLE_PER_COMMIT = 1000  # digests planned (and their matches linked) per transaction
+
+
 def plan_digests(db: Database, now: datetime, *, ignore_hour: bool = False, only_subscriber: int | None = None,
                  stale_after: timedelta = STALE_AFTER) -> PlanReport:
-    """Queue the email digests due at `now`, each linked to the matches it carries, in one transaction.
+    """Queue the email digests due at `now`, each linked to the matches it carries.
 
     Digests left unsent for longer than `stale_after` are dropped first, so their
-    matches roll into the digest planned now (or the next one). On PostgreSQL the
-    commit wakes the senders (NOTIFY, sent by outbox.plan_many).
+    matches roll into the digest planned now (or the next one). Digests are planned
+    PEOPLE_PER_COMMIT at a time, each group in one transaction with its matches linked
+    in the database: a crash between groups leaves whole digests, and planning again
+    makes only the missing ones (the outbox key). On PostgreSQL each commit wakes the
+    senders (NOTIFY, sent by outbox.plan_many), so sending starts with the first group.
     """
-    planned = nothing_new = not_due = already = 0
+    nothing_new = not_due = 0
     with db.session() as session:
         stale = drop_stale_digests(session, now, stale_after)
-        if only_subscriber is not None:
-            one = subscribers.get_subscriber(session, only_subscriber)
-            people = [one] if one is not None and one.status == "active" else []
+        people = subscribers.email_schedules(session, only_subscriber)  # the email digest; a bouncing address gets none
+        waiting = matches.subscribers_with_unsent(session, CHANNEL)
+    due: list[tuple[int, str]] = []
+    periods: dict[tuple[str, int, int, str], str | None] = {}  # people share schedules: one time-zone sum each
+    for person in people:
+        schedule = (person.frequency, person.weekday, person.hour, person.tz)
+        if schedule not in periods:
+            periods[schedule] = due_period(person, now, ignore_hour=ignore_hour)
+        period = periods[schedule]
+        if period is None:
+            not_due += 1
+        elif person.id not in waiting and not person.send_empty:
+            nothing_new += 1
         else:
-            people = subscribers.list_subscribers(session, status="active")
-        people = [p for p in people if p.email_on]  # the email digest; a bouncing address gets none
-        due: list[tuple[int, str]] = []
-        waiting = matches.unsent_match_ids_by_subscriber(session, [p.id for p in people], CHANNEL)
-        for person in people:
-            period = due_period(person, now, ignore_hour=ignore_hour)
-            if period is None:
-                not_due += 1
-            elif not waiting.get(person.id) and not person.send_empty:
-                nothing_new += 1
-            else:
-                due.append((person.id, period))
-        created = outbox.plan_many(session, due, CHANNEL, "digest", now)
-        already = len(due) - len(created)  # this period's digest exists: new matches wait for the next one
-        matches.attach_many(session, {outbox_id: waiting.get(subscriber_id, [])
-                                      for subscriber_id, outbox_id in created.items()}, CHANNEL)
-        planned = len(created)
-    return PlanReport(planned, nothing_new, not_due, already, stale)
+            due.append((person.id, period))
+    planned = 0
+    for start in range(0, len(due), PEOPLE_PER_COMMIT):
+        with db.session() as session:
+            created = outbox.plan_many(session, due[start:start + PEOPLE_PER_COMMIT], CHANNEL, "digest", now)
+            matches.attach_unsent(session, sorted(created.values()), CHANNEL)
+        planned += len(created)
+    # this period's digest exists already: new matches wait for the next one
+    return PlanReport(planned, nothing_new, not_due, len(due) - planned, stale)
 
 
 def drop_stale_digests(session: Session, now: datetime, max_age: timedelta) -> int:

@@ -22,7 +22,7 @@ from bot.profile.grammar import parse_profile
 from bot.profile.matchsets import Held, MatchSets
 from bot.profile.nodes import Node
 from bot.profile.program import Program, compile_interest, evaluate_bits, release
-from bot.profile.reading import Reading
+from bot.profile.reading import Reading, Segment
 
 
 @dataclass(frozen=True)
@@ -114,9 +114,14 @@ class ProfileIndex:
         """Every (subscriber, paper) match of a batch, with its interests, hits and score (in no set order)."""
         return self.match_sets(papers, trending).matches()
 
-    def match_sets(self, papers: Sequence[Paper], trending: AbstractSet[str] = frozenset()) -> MatchSets:
-        """Who matches which paper of a batch through which lines; hits and scores are left to `matches()`."""
-        readings = [Reading(p, p.id in trending, self.atoms) for p in papers]
+    def match_sets(self, papers: Sequence[Paper], trending: AbstractSet[str] = frozenset(),
+                   segments: Sequence[list[Segment]] | None = None) -> MatchSets:
+        """Who matches which paper of a batch through which lines; hits and scores are left to `matches()`.
+
+        `segments[i]` (bot.profile.reading.paper_segments of papers[i]) spares reading a paper's words again.
+        """
+        readings = [Reading(p, p.id in trending, self.atoms, segments[i] if segments else None)
+                    for i, p in enumerate(papers)]
         bits = [0] * len(self.atoms)
         for i, reading in enumerate(readings):
             bit = 1 << i

@@ -9,7 +9,8 @@ shared by every subscriber holding that interest.
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 from bot.models import Hit, Match, Paper
 from bot.profile.program import Program, evaluate_bits
@@ -70,10 +71,27 @@ class MatchSets:
 
     def matches(self) -> list[Match]:
         """One Match per (subscriber, paper) with its interests, hits and score, as `ProfileIndex.match` gives."""
-        out: list[Match] = []
-        rows = self._rows_made
+        return [m for batch in self.each_subscriber() for m in batch]
+
+    def rows(self) -> Iterator[tuple[int, str, float, tuple[str, ...]]]:
+        """(subscriber, paper id, score, interest lines) of every match, as `matches()` but without hits:
+        what storing needs, made without a Match (or a hit tuple) per pair."""
         ids = [p.id for p in self.papers]
+        for batch in self._each(lambda sid, i, made, texts: (sid, ids[i], made[1], texts),
+                                lambda m: (m.subscriber_id, m.paper_id, m.score, m.interests)):
+            yield from batch
+
+    def each_subscriber(self) -> Iterator[list[Match]]:
+        """The Matches of one subscriber at a time: a broad day's millions of pairs need never be in memory at once."""
+        ids = [p.id for p in self.papers]
+        return self._each(lambda sid, i, made, texts: Match(sid, ids[i], made[1], texts, made[0]), lambda m: m)
+
+    def _each(self, one: Callable[[int, int, _Made, tuple[str, ...]], Any],
+              merged_one: Callable[[Match], Any]) -> Iterator[list[Any]]:
+        """Per subscriber, `one(...)` of each pair matched by a single line, `merged_one(Match)` of the others."""
+        rows = self._rows_made
         for sid, held in self._held.items():
+            out: list[Match] = []
             seen = several = 0
             for _, _, k in held:
                 where = self._results[k][1]
@@ -86,13 +104,32 @@ class MatchSets:
                     shared = rows[k] = self._rows(k)
                 texts = (text,)
                 if several & self._results[k][1]:
-                    out.extend([Match(sid, ids[i], made[1], texts, made[0]) for i, made in shared
-                                if i not in merged])
+                    out.extend([one(sid, i, made, texts) for i, made in shared if i not in merged])
                 else:  # the usual case: every paper of this line matched through it alone
-                    out.extend([Match(sid, ids[i], made[1], texts, made[0]) for i, made in shared])
+                    out.extend([one(sid, i, made, texts) for i, made in shared])
             for i in merged:
-                out.append(self._merged(sid, i, held))
-        return out
+                out.append(merged_one(self._merged(sid, i, held)))
+            yield out
+
+    def hits_of(self, subscriber_id: int, paper_index: int) -> tuple[Hit, ...]:
+        """The hits of one subscriber's matching lines in one paper (display order), made for that paper only."""
+        found: set[Hit] = set()
+        for _, _, k in self._held.get(subscriber_id, ()):
+            found.update(self._hits_at(k, paper_index))
+        return tuple(sorted(found, key=hit_order))
+
+    def _hits_at(self, k: int, i: int) -> tuple[Hit, ...]:
+        """The hits of one distinct interest in paper i, without making them for its other papers."""
+        program, where = self._results[k]
+        if not where >> i & 1:
+            return ()
+        if program.positives is not None:
+            key = program.positives[0] if len(program.positives) == 1 else program.positives
+        else:
+            leaves = tuple(leaf for leaf, conditions in program.hit_paths
+                           if all(evaluate_bits(item, self._bits) >> i & 1 for item in conditions))
+            key = leaves[0] if len(leaves) == 1 else leaves  # type: ignore[assignment]
+        return (self._made[i].get(key) or self._make(i, key))[0]
 
     def _rows(self, k: int) -> list[_Row]:
         """(paper index, (hits, lone score)) of one distinct interest in each paper where it holds."""

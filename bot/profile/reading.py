@@ -51,17 +51,29 @@ class Segment:
         return self._spans
 
 
+def paper_segments(paper: Paper) -> list[Segment]:
+    """The title, abstract and author segments of a paper: the same for every index, so they may be reused."""
+    segments = []
+    for part, texts in (("title", [(paper.title, 0)]), ("abstract", [(paper.abstract, 0)]),
+                        ("authors", joined_with_offsets(paper.authors))):
+        segments.extend(Segment.of_text(part, text, offset) for text, offset in texts if text)
+    return segments
+
+
 class Reading:
-    """The atoms found in one paper, with their occurrences."""
+    """The atoms found in one paper, with their occurrences.
+
+    `segments` (from `paper_segments`) saves reading the paper's words again when the
+    same paper goes through several indexes (render-time evidence does that per batch).
+    """
 
     __slots__ = ("found", "segments")
 
-    def __init__(self, paper: Paper, trending: bool, table: AtomTable):
+    def __init__(self, paper: Paper, trending: bool, table: AtomTable, segments: list[Segment] | None = None):
         self.segments: list[Segment] = []
         self.found: dict[int, list[Occurrence]] = {}
-        self._add_text(table, "title", [(paper.title, 0)])
-        self._add_text(table, "abstract", [(paper.abstract, 0)])
-        self._add_text(table, "authors", joined_with_offsets(paper.authors))
+        for segment in paper_segments(paper) if segments is None else segments:
+            table.scan(segment.part, segment.words, self._add(segment), self.found)
         if paper.categories and table.has_categories():
             for category, offset in joined_with_offsets(paper.categories):
                 atoms = table.categories(category.casefold())
@@ -76,12 +88,6 @@ class Reading:
     def _add(self, segment: Segment) -> int:
         self.segments.append(segment)
         return len(self.segments) - 1
-
-    def _add_text(self, table: AtomTable, part: str, texts: list[tuple[str, int]]) -> None:
-        for text, offset in texts:
-            if text:
-                segment = Segment.of_text(part, text, offset)
-                table.scan(part, segment.words, self._add(segment), self.found)
 
     def span(self, occurrence: Occurrence) -> tuple[str, int, int]:
         """(part, start, end) of an occurrence in the part as displayed."""

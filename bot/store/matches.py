@@ -9,42 +9,98 @@ one release for a safe upgrade, never read or written here.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import and_, delete, exists, insert, select
+from sqlalchemy import Text, and_, cast, delete, exists, insert, literal, select
 from sqlalchemy.orm import Session
 
+from bot.digest.evidence import with_hits
 from bot.models import Hit, Match
-from bot.store.schema import MatchDeliveryRow, MatchRow
+from bot.store.papers import papers_by_id
+from bot.store.schema import MatchDeliveryRow, MatchRow, OutboxRow
 
 _CHUNK = 500  # ids per IN (...) list: well under every backend's limit on bound parameters
+_ROWS_PER_STATEMENT = 5000  # matches per bulk INSERT: bounded memory on a broad day
 EMAIL = "email"
 
 
 def save_matches(session: Session, matches: Iterable[Match], now: datetime) -> int:
     """Insert the matches not stored yet, in bulk; returns how many were new."""
-    fresh: dict[tuple[int, str], Match] = {}
-    for match in matches:
-        fresh.setdefault((match.subscriber_id, match.paper_id), match)
-    if not fresh:
-        return 0
-    paper_ids = sorted({paper_id for _, paper_id in fresh})
-    for start in range(0, len(paper_ids), _CHUNK):  # a batch's papers are mostly new: few stored pairs to skip
-        chunk = paper_ids[start:start + _CHUNK]
-        for key in session.execute(select(MatchRow.subscriber_id, MatchRow.paper_id).where(MatchRow.paper_id.in_(chunk))):
-            fresh.pop(tuple(key), None)
-    rows = [{"subscriber_id": m.subscriber_id, "paper_id": m.paper_id, "score": m.score,
-             "interests": list(m.interests), "hits": [[h.term, h.field, h.start, h.end] for h in m.hits],
-             "created_at": now} for m in fresh.values()]
-    for start in range(0, len(rows), _CHUNK * 10):
-        session.execute(insert(MatchRow), rows[start:start + _CHUNK * 10])  # executemany: no ORM object per row
-    return len(rows)
+    return save_match_rows(session, ((m.subscriber_id, m.paper_id, m.score, m.interests) for m in matches), now)
+
+
+def save_match_rows(session: Session, matches: Iterable[tuple[int, str, float, tuple[str, ...]]], now: datetime) -> int:
+    """save_matches of (subscriber, paper id, score, interest lines) rows (MatchSets.rows: no Match per pair).
+
+    Rows are compact: who, which paper, score, which interests; hits are found again at
+    render time for the papers a message shows (bot/digest/evidence.py). A pair stored
+    already is skipped by the database (its unique (subscriber, paper)), not looked up
+    first: a changed profile runs over papers that thousands of others matched. The rows
+    go straight to the driver (a broad day stores millions: no SQLAlchemy work per row).
+    """
+    connection = session.connection()
+    dialect = connection.dialect
+    created = MatchRow.__table__.c.created_at.type.dialect_impl(dialect).bind_processor(dialect)
+    stamp = created(now) if created else now
+    as_json: dict[tuple[str, ...], str] = {}  # one subscriber's matches share their few interest lists
+    load = _copy_new if dialect.name == "postgresql" else _insert_new
+    added = 0
+    rows: list[tuple] = []
+    for subscriber_id, paper_id, score, lines in matches:
+        interests = as_json.get(lines)
+        if interests is None:
+            interests = as_json[lines] = json.dumps(list(lines))
+        rows.append((subscriber_id, paper_id, score, interests, stamp))
+        if len(rows) == _ROWS_PER_STATEMENT:
+            added += load(connection.connection.dbapi_connection, rows)
+            rows = []
+    if rows:
+        added += load(connection.connection.dbapi_connection, rows)
+    return added
+
+
+_COLUMNS = "subscriber_id, paper_id, score, interests, created_at"
+
+
+def _insert_new(dbapi: Any, rows: list[tuple]) -> int:
+    """SQLite: one executemany; INSERT OR IGNORE skips the pairs stored already."""
+    cursor = dbapi.cursor()
+    try:
+        cursor.executemany(f"INSERT OR IGNORE INTO matches ({_COLUMNS}) VALUES (?, ?, ?, ?, ?)", rows)
+        return cursor.rowcount
+    finally:
+        cursor.close()
+
+
+def _copy_new(dbapi: Any, rows: list[tuple]) -> int:
+    """PostgreSQL: COPY into a temporary table, then one INSERT ... ON CONFLICT DO NOTHING."""
+    with dbapi.cursor() as cursor:
+        cursor.execute("CREATE TEMPORARY TABLE IF NOT EXISTS matches_load (subscriber_id integer, paper_id text, "
+                       "score double precision, interests json, created_at timestamp) ON COMMIT DELETE ROWS")
+        with cursor.copy(f"COPY matches_load ({_COLUMNS}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        cursor.execute(f"INSERT INTO matches ({_COLUMNS}) SELECT {_COLUMNS} FROM matches_load "
+                       "ON CONFLICT (subscriber_id, paper_id) DO NOTHING")
+        added = cursor.rowcount
+        cursor.execute("TRUNCATE matches_load")
+        return added
+
+
+def _match(subscriber_id: int, paper_id: str, score: float, interests: list[str], hits: list | None) -> Match:
+    """A stored match; hits only for rows written before 0003 (others get theirs at render time)."""
+    return Match(subscriber_id, paper_id, score, tuple(interests), _hits(hits))
+
+
+def _hits(stored: list | None) -> tuple[Hit, ...]:
+    return tuple(Hit(term=t, field=f, start=s, end=e) for t, f, s, e in stored) if stored else ()
 
 
 def to_match(row: MatchRow) -> Match:
-    hits = tuple(Hit(term=t, field=f, start=s, end=e) for t, f, s, e in row.hits)
-    return Match(row.subscriber_id, row.paper_id, row.score, tuple(row.interests), hits)
+    return _match(row.subscriber_id, row.paper_id, row.score, row.interests, row.hits)
 
 
 def _unsent_on(channel: str):  # type: ignore[no-untyped-def]
@@ -113,6 +169,23 @@ def unsent_match_ids_by_subscriber(session: Session, subscriber_ids: list[int],
     return found
 
 
+def subscribers_with_unsent(session: Session, channel: str = EMAIL) -> set[int]:
+    """The subscribers with at least one match that no message has carried yet on `channel`."""
+    return set(session.scalars(select(MatchRow.subscriber_id).where(_unsent_on(channel)).distinct()))
+
+
+def attach_unsent(session: Session, outbox_ids: list[int], channel: str = EMAIL) -> None:
+    """Give each message every match of its subscriber not carried yet on `channel`: set-based, in the database.
+
+    The planner's path: a broad day links millions of matches, none of them through Python.
+    """
+    for start in range(0, len(outbox_ids), _CHUNK):
+        chosen = select(MatchRow.id, literal(channel), OutboxRow.id).join(
+            OutboxRow, OutboxRow.subscriber_id == MatchRow.subscriber_id).where(
+            OutboxRow.id.in_(outbox_ids[start:start + _CHUNK]), _unsent_on(channel))
+        session.execute(insert(MatchDeliveryRow).from_select(["match_id", "channel", "outbox_id"], chosen))
+
+
 def attach_many(session: Session, match_ids_by_outbox: dict[int, list[int]], channel: str = EMAIL) -> None:
     """Link many matches to their messages on `channel`: one executemany INSERT."""
     rows = [{"match_id": m, "channel": channel, "outbox_id": o} for o, ids in match_ids_by_outbox.items() for m in ids]
@@ -121,16 +194,31 @@ def attach_many(session: Session, match_ids_by_outbox: dict[int, list[int]], cha
 
 
 def matches_by_outbox(session: Session, outbox_ids: Iterable[int]) -> dict[int, list[Match]]:
-    """The matches each message carries, in one query per 500 (plain columns: no ORM objects to build)."""
+    """The matches each message carries, with their hits (found again for rows stored without)."""
+    found = stored_matches_by_outbox(session, outbox_ids)
+    carried = [m for ms in found.values() for m in ms]
+    filled = iter(with_hits(carried, papers_by_id(session, {m.paper_id for m in carried})))
+    return {outbox_id: [next(filled) for _ in ms] for outbox_id, ms in found.items()}
+
+
+def stored_matches_by_outbox(session: Session, outbox_ids: Iterable[int]) -> dict[int, list[Match]]:
+    """The matches each message carries as stored (hits left for render time), in one query per 500.
+
+    A broad day's digests carry hundreds of matches each: the interest lists come back as
+    their JSON text and are decoded once per distinct text (a subscriber's matches share a few).
+    """
     wanted = sorted(set(outbox_ids))
     found: dict[int, list[Match]] = {i: [] for i in wanted}
     columns = (MatchDeliveryRow.outbox_id, MatchRow.subscriber_id, MatchRow.paper_id, MatchRow.score,
-               MatchRow.interests, MatchRow.hits)
+               cast(MatchRow.interests, Text), MatchRow.hits)
+    decoded: dict[str, tuple[str, ...]] = {}
     for start in range(0, len(wanted), _CHUNK):
         rows = session.execute(select(*columns).join(MatchRow, and_(MatchRow.id == MatchDeliveryRow.match_id))
                                .where(MatchDeliveryRow.outbox_id.in_(wanted[start:start + _CHUNK]))
                                .order_by(MatchRow.id))
         for outbox_id, subscriber_id, paper_id, score, interests, hits in rows:
-            found[outbox_id].append(Match(subscriber_id, paper_id, score, tuple(interests),
-                                          tuple(Hit(term=t, field=f, start=s, end=e) for t, f, s, e in hits)))
+            lines = decoded.get(interests)
+            if lines is None:
+                lines = decoded[interests] = tuple(json.loads(interests))
+            found[outbox_id].append(Match(subscriber_id, paper_id, score, lines, _hits(hits)))
     return found

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, select, update
 from sqlalchemy.orm import Session
 
 from bot.models import Paper
@@ -96,7 +97,7 @@ def _merge(row: PaperRow, paper: Paper, now: datetime) -> bool:
     return before != (row.version, row.title, row.abstract, row.authors, row.categories, row.links, row.upvotes, row.doi)
 
 
-def to_paper(row: PaperRow) -> Paper:
+def to_paper(row: PaperRow | Row[Any]) -> Paper:
     return Paper(
         id=row.id, title=row.title, abstract=row.abstract, authors=tuple(row.authors or ()),
         categories=tuple(row.categories or ()), primary_category=row.primary_category,
@@ -113,10 +114,11 @@ def unmatched_papers(session: Session) -> list[Paper]:
 
 
 def mark_matched(session: Session, paper_ids: Sequence[str], now: datetime) -> None:
-    for paper_id in paper_ids:
-        row = session.get(PaperRow, paper_id)
-        if row is not None:
-            row.matched_at = now
+    """Record that these papers went through the profile index at `now` (one UPDATE per 500)."""
+    ids = list(paper_ids)
+    for start in range(0, len(ids), 500):
+        session.execute(update(PaperRow).where(PaperRow.id.in_(ids[start:start + 500])).values(matched_at=now)
+                        .execution_options(synchronize_session=False))
 
 
 def recent_papers(session: Session, since: datetime) -> list[Paper]:
@@ -139,9 +141,13 @@ def list_papers(session: Session, since: datetime | None = None) -> list[tuple[P
 
 
 def papers_by_id(session: Session, ids: Iterable[str]) -> dict[str, Paper]:
-    wanted = list(set(ids))
-    rows = session.scalars(select(PaperRow).where(PaperRow.id.in_(wanted))) if wanted else []
-    return {row.id: to_paper(row) for row in rows}
+    """Many papers by id, as plain rows (a sender's batch needs a day's papers: no ORM object per paper)."""
+    wanted = sorted(set(ids))
+    found: dict[str, Paper] = {}
+    for start in range(0, len(wanted), 500):  # stay under every backend's bound-parameter limit
+        query = select(PaperRow.__table__).where(PaperRow.id.in_(wanted[start:start + 500]))
+        found.update((row.id, to_paper(row)) for row in session.execute(query))
+    return found
 
 
 def upvote_days(session: Session, since: datetime) -> list[tuple[str, date, int | None]]:

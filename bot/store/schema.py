@@ -127,10 +127,11 @@ class MatchRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"))
-    paper_id: Mapped[str] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"))
-    score: Mapped[float] = mapped_column(Float)
-    interests: Mapped[list[str]] = mapped_column(JSON)
-    hits: Mapped[list[list[Any]]] = mapped_column(JSON)  # [term, field, start, end]
+    paper_id: Mapped[str] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"), index=True)
+    score: Mapped[float] = mapped_column(Float)  # relevance (whole units) + popularity at match time (below one)
+    interests: Mapped[list[str]] = mapped_column(JSON)  # the interest lines that matched, as written
+    # [term, field, start, end]: written by releases before 0003 only; now found at render time (bot/digest/evidence.py).
+    hits: Mapped[list[list[Any]] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # Superseded by match_deliveries (a match can travel on several channels); kept one release for a safe upgrade.
     outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id", ondelete="SET NULL"), nullable=True, index=True)

@@ -45,11 +45,12 @@ def free_port() -> int:
 class Child:
     """One CLI process, started now; stop() or wait() it to read its cost."""
 
-    def __init__(self, argv: list[str], env: dict[str, str], log: Path) -> None:
+    def __init__(self, argv: list[str], env: dict[str, str], log: Path, cwd: Path | None = None) -> None:
         self.log = log
         self.started = time.perf_counter()
         with log.open("ab") as out:
-            self.proc = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            self.proc = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                         cwd=cwd)
         self.pid = self.proc.pid
         self._done: Ran | None = None
 

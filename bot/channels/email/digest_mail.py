@@ -16,6 +16,8 @@ from sqlalchemy.orm import Session
 from bot.channels.channel import BatchComposer, Composer, RowComposer
 from bot.channels.email.mime import Envelope, build_email
 from bot.digest.assembly import Digest, assemble_digest
+from bot.digest.evidence import with_hits
+from bot.digest.ranking import rank
 from bot.models import Match, Paper, Subscriber
 from bot.store import matches, papers, subscribers
 from bot.store.outbox import OutboxItem
@@ -41,13 +43,13 @@ class DigestBatch:
     papers: dict[str, Paper] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, session: Session, items: Iterable[OutboxItem]) -> DigestBatch:
-        """Load a claim's digests in a few queries (however many rows it has)."""
+    def load(cls, session: Session, items: Iterable[OutboxItem], cap: int) -> DigestBatch:
+        """Load a claim's digests in a few queries (however many rows it has), with the hits of the papers shown."""
         items = list(items)
         people = subscribers.subscribers_by_id(session, [i.subscriber_id for i in items])
-        carried = matches.matches_by_outbox(session, [i.id for i in items])
+        carried = matches.stored_matches_by_outbox(session, [i.id for i in items])
         found = papers.papers_by_id(session, {m.paper_id for ms in carried.values() for m in ms})
-        return cls(people, carried, found)
+        return cls(people, _with_shown_hits(carried, found, cap), found)
 
     def digest(self, item: OutboxItem, ctx: MailContext) -> Digest | None:
         """The digest row `item` carries (the same on every attempt), or None when its subscriber is gone."""
@@ -72,14 +74,26 @@ class DigestBatch:
                            headers=list_headers(ctx, digest.links.unsubscribe))
 
 
+def _with_shown_hits(carried: dict[int, list[Match]], found: dict[str, Paper],
+                     cap: int) -> dict[int, list[Match]]:
+    """Each digest's best `cap` matches (the ones it shows) with their hits, found for the whole batch at once."""
+    shown = {outbox_id: rank(ms, found)[:cap] for outbox_id, ms in carried.items()}
+    filled = iter(with_hits([m for ms in shown.values() for m in ms], found))
+    out = {}
+    for outbox_id, ms in carried.items():
+        best = {m.paper_id: next(filled) for m in shown[outbox_id]}
+        out[outbox_id] = [best.get(m.paper_id, m) for m in ms]
+    return out
+
+
 class DigestComposer:
     """The composer of `digest` rows: one row from a session, or a whole claim loaded at once."""
 
     def __call__(self, session: Session, item: OutboxItem, ctx: MailContext) -> Envelope | None:
-        return DigestBatch.load(session, [item]).compose(item, ctx)
+        return DigestBatch.load(session, [item], ctx.config["PAPERPOST_DIGEST_MAX"]).compose(item, ctx)
 
     def prepare(self, session: Session, items: list[OutboxItem], ctx: MailContext) -> RowComposer:
-        batch = DigestBatch.load(session, items)
+        batch = DigestBatch.load(session, items, ctx.config["PAPERPOST_DIGEST_MAX"])
         return lambda item: batch.compose(item, ctx)
 
 
@@ -88,7 +102,7 @@ compose_digest = DigestComposer()
 
 def load_digest(session: Session, item: OutboxItem, ctx: MailContext) -> Digest | None:
     """The digest an outbox row carries, rebuilt from its stored matches (the same on every attempt)."""
-    return DigestBatch.load(session, [item]).digest(item, ctx)
+    return DigestBatch.load(session, [item], ctx.config["PAPERPOST_DIGEST_MAX"]).digest(item, ctx)
 
 
 def preview_digest(session: Session, person: Subscriber, period: str, ctx: MailContext) -> Digest:
