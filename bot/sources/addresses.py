@@ -75,7 +75,7 @@ def system_resolve(host: str, port: int) -> list[str]:
 def ip_literal(host: str) -> IPAddress | None:
     """Return the IP address a URL host is written as (`[::1]`, `127.0.0.1`), or None for a name."""
     try:
-        return ipaddress.ip_address(host.strip("[]"))
+        return ipaddress.ip_address(host.strip("[]").rstrip("."))  # a trailing dot is still the address
     except ValueError:
         return None
 
