@@ -26,7 +26,7 @@ from bot.profile import interest_warnings
 from subscribers.validation import InvalidSubscriber, RawSubscriber, split_interests, validate_subscriber
 
 __all__ = ["ImportRow", "RowError", "ImportBatch", "BATCH_ROWS", "read_subscribers_file", "iter_subscriber_batches",
-           "escape_cell", "unescape_cell"]
+           "validate_row", "escape_cell", "unescape_cell"]
 
 BATCH_ROWS = 2000  # rows validated and handed on at a time: memory stays flat, inserts stay bulk
 
@@ -116,18 +116,32 @@ def _chain(first: Any, rest: Iterator[Any]) -> Iterator[Any]:
     yield from rest
 
 
-def _check_row(line: int, raw: RawSubscriber, seen: dict[tuple[str, str], int], batch: ImportBatch) -> str | None:
-    """Validate one row into `batch.rows`; return the row's error instead when it is bad."""
+def validate_row(raw: RawSubscriber) -> SubscriberInput:
+    """`validate_subscriber` that never fails on an odd value: InvalidSubscriber names every bad field.
+
+    Values that validation would choke on (a zone that is a folder, a superscript digit) or
+    let through unusable (a NUL, a chat id in other digits) are checked here first, against
+    closed sets; placeholders stand in for them so that validation still names the rest.
+    """
     unsafe = _unsafe_fields(raw)
     try:
-        # Values validation would choke on are reported here; placeholders let it name the rest.
         subscriber = validate_subscriber(replace(raw, **{name: _PLACEHOLDERS[name] for name in unsafe}))
     except InvalidSubscriber as exc:
-        return "; ".join(f"{name}: {message}" for name, message in {**exc.errors, **unsafe}.items())
+        raise InvalidSubscriber({**exc.errors, **unsafe}) from None
     except (ValueError, TypeError, OSError, ArithmeticError) as exc:  # a value validation did not foresee
-        return f"this row could not be read ({type(exc).__name__}); check its values"
+        raise InvalidSubscriber({**unsafe, "row": f"could not be read ({type(exc).__name__}); check its values"}
+                                ) from exc
     if unsafe:
-        return "; ".join(f"{name}: {message}" for name, message in unsafe.items())
+        raise InvalidSubscriber(unsafe)
+    return subscriber
+
+
+def _check_row(line: int, raw: RawSubscriber, seen: dict[tuple[str, str], int], batch: ImportBatch) -> str | None:
+    """Validate one row into `batch.rows`; return the row's error instead when it is bad."""
+    try:
+        subscriber = validate_row(raw)
+    except InvalidSubscriber as exc:
+        return str(exc)
     keys = [(name, value) for name, value in (("email", subscriber.email), ("telegram", subscriber.telegram_chat_id))
             if value is not None]
     repeated = next((key for key in keys if key in seen), None)
@@ -142,7 +156,9 @@ def _check_row(line: int, raw: RawSubscriber, seen: dict[tuple[str, str], int], 
 
 _ZONES: frozenset[str] = frozenset()
 _CHAT_ID = re.compile(r"-?[0-9]{1,20}")
-_PLACEHOLDERS = {"tz": "UTC", "weekday": 0, "hour": 7, "telegram": "0"}
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # nothing a person types; PostgreSQL refuses NUL
+_PLACEHOLDERS = {"email": None, "interests": ("x",), "frequency": None, "tz": "UTC", "weekday": 0, "hour": 7,
+                 "telegram": "0"}
 
 
 def _unsafe_fields(raw: RawSubscriber) -> dict[str, str]:
@@ -151,6 +167,11 @@ def _unsafe_fields(raw: RawSubscriber) -> dict[str, str]:
     if not _ZONES:
         _ZONES = frozenset(available_timezones())
     problems: dict[str, str] = {}
+    for name in ("email", "interests", "frequency", "tz", "telegram"):
+        value = getattr(raw, name)
+        texts = value if isinstance(value, (list, tuple)) else [value]
+        if any(isinstance(text, str) and _CONTROL.search(text) for text in texts):
+            problems[name] = "holds a control character (such as NUL); remove it"
     hour = raw.hour.strip() if isinstance(raw.hour, str) else raw.hour
     if isinstance(hour, str) and hour and not re.fullmatch(r"[0-9]{1,2}", hour):
         problems["hour"] = f"must be a whole hour from 0 to 23, not {hour[:20]!r}"

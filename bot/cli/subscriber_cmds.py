@@ -15,8 +15,8 @@ from bot.errors import PaperpostError
 from bot.models import Subscriber
 from bot.profile import interest_warnings
 from bot.store import subscriber_batches, subscribers
-from subscribers.importer import RowError, escape_cell, iter_subscriber_batches
-from subscribers.validation import InvalidSubscriber, RawSubscriber, split_interests, validate_subscriber
+from subscribers.importer import RowError, escape_cell, iter_subscriber_batches, validate_row
+from subscribers.validation import InvalidSubscriber, RawSubscriber, split_interests
 
 
 @cli.group("subscribers")
@@ -71,7 +71,7 @@ def add_cmd(app: App, identifier: str, interests: str, frequency: str, weekday: 
     """Add (or update) one subscriber by email, or by tg:CHAT_ID for a chat-only person; active at once."""
     email, chat = split_identifier(identifier, telegram)
     try:
-        data = validate_subscriber(RawSubscriber(email, split_interests(interests), frequency, hour, tz, weekday, chat))
+        data = validate_row(RawSubscriber(email, split_interests(interests), frequency, hour, tz, weekday, chat))
     except InvalidSubscriber as exc:
         raise PaperpostError(f"Cannot add {identifier!r}: {exc}.") from exc
     with app.db.session() as session:
