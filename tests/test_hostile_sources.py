@@ -355,3 +355,17 @@ def test_the_moved_to_column_arrives_with_every_source_kept(tmp_path):
             "a", "https://example.org/feed", 3, "x", None)
     finally:
         db.dispose()
+
+
+@pytest.mark.parametrize("text, shown", [
+    ("could not process http://u:p@127.0.0.1/x: ValueError", "could not process http://***@127.0.0.1/x: ValueError"),
+    ("https://a@b:c@host/feed and ftp://x:y@h/", "https://***@host/feed and ftp://***@h/"),
+    ("https://host/path@not-a-user", "https://host/path@not-a-user"),
+])
+def test_errors_are_stored_with_the_credentials_of_every_url_hidden(db, text, shown):
+    now = datetime(2026, 1, 5, tzinfo=timezone.utc)
+    with db.session() as session:
+        source = sources.add_source(session, "s", "https://example.org/feed", "rss", now)
+        sources.record_poll(session, source.id, now, last_error=text)
+    with db.session() as session:
+        assert sources.get_source(session, "s").last_error == shown

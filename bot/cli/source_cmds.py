@@ -151,7 +151,7 @@ def poll_line(r: PollReport) -> str:
         line += (f"\n  moved permanently to {redact_urls(r.moved_to)}; the URL is kept until "
                  f"`paperpost sources accept-move {r.source}`")
     if r.error:
-        line += f"\n  {r.error}"
+        line += f"\n  {redact_urls(r.error)}"
     return line
 
 
@@ -176,6 +176,7 @@ def poll_cmd(app: App, names: tuple[str, ...], as_json: bool) -> None:
         reports = poll_sources(app.db, app.poller, names=names or None, force=True, on_done=done,
                                on_start=lambda s: status.update(f"polling {s.name} ({s.shown_url})…"))
     if as_json:
-        emit_json(r.__dict__ for r in reports)
+        emit_json({**r.__dict__, "error": r.error and redact_urls(r.error),
+                   "moved_to": r.moved_to and redact_urls(r.moved_to)} for r in reports)
     elif not reports:
         console.print("No active sources; add one with `paperpost sources add URL`.")

@@ -10,8 +10,8 @@ from bot.sources.addresses import classify, ip_literal
 
 __all__ = ["redact_urls", "source_url_problem"]
 
-# scheme://user[:password]@ — the user part stops at the first / ? # or space, as in a URL.
-_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/?#\s@]*@")
+# scheme://user[:password]@ up to the last @ before the path (a password may hold an unescaped @).
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/?#\s]*@")
 
 
 def redact_urls(text: str) -> str:
