@@ -369,3 +369,21 @@ def test_errors_are_stored_with_the_credentials_of_every_url_hidden(db, text, sh
         sources.record_poll(session, source.id, now, last_error=text)
     with db.session() as session:
         assert sources.get_source(session, "s").last_error == shown
+
+
+header_text = st.text(st.characters(min_codepoint=0x20, max_codepoint=0xff, blacklist_characters="\x7f"), max_size=60)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.one_of(header_text, st.builds(lambda scheme, rest: f"{scheme}{rest}",
+                                        st.sampled_from(["http://", "https://", "//", "http://[", "http://a:", "/"]),
+                                        header_text)))
+def test_any_location_header_gives_an_outcome_never_an_exception(server, client, location):
+    path = "/any-location"
+    server.route(path, status=302, headers={"Location": location})
+    # Any other host resolves to a documentation address: refused like a private one, never connected to.
+    outcome = fetch(client, FetchState(server.url(path)), user_agent=UA, clock=lambda: NOW, timeout=0.5,
+                    resolve=lambda host, port: ["127.0.0.1"] if host == "127.0.0.1" else ["203.0.113.9"])
+    assert outcome.status in ("ok", "failed", "moved", "not_modified", "gone")
+    if outcome.status == "failed":
+        assert outcome.error

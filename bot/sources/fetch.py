@@ -240,7 +240,7 @@ def fetch(client: httpx.Client, state: FetchState, *, user_agent: str, max_bytes
     if state.last_modified:
         headers["If-Modified-Since"] = state.last_modified
     url = state.url
-    own_host = (urlsplit(url).hostname or "").lower()
+    own_host: str | None = None  # the host the operator typed, as the first hop spells it
     new_url: str | None = None
     permanent_so_far = True
     started = time.monotonic()
@@ -252,9 +252,10 @@ def fetch(client: httpx.Client, state: FetchState, *, user_agent: str, max_bytes
                 if problem:
                     return _failed(state, now, f"{redact_urls(state.url)} {problem}")
             target = httpx.URL(url)
-            host = target.raw_host.decode("ascii")
+            host = target.raw_host.decode("ascii").lower()
+            own_host = own_host or host
             addresses = checked_addresses(host, target.port or _PORTS.get(target.scheme, 80),
-                                          allow_local=host.lower() == own_host, resolve=resolve)
+                                          allow_local=host == own_host, resolve=resolve)
             if pacer is not None:
                 paced += pacer.wait(url)
             with ExitStack() as stack:
@@ -280,7 +281,7 @@ def fetch(client: httpx.Client, state: FetchState, *, user_agent: str, max_bytes
     except httpx.TimeoutException:
         return _failed(state, now, f"{redact_urls(url)} did not answer within {timeout:g} s",
                        elapsed=time.monotonic() - started - paced)
-    except (httpx.HTTPError, httpx.InvalidURL, UnicodeError) as exc:
+    except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:  # ValueError: a Location that is no URL
         return _failed(state, now, redact_urls(f"could not fetch {url}: {exc or type(exc).__name__}"),
                        elapsed=time.monotonic() - started - paced)
 
