@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 import threading
 import time
 from collections.abc import Iterator
@@ -36,19 +37,26 @@ class _QuietServer(ThreadingHTTPServer):
 
 
 class FeedServer:
-    """A threaded http.server whose answers are set with `route(path, ...)`."""
+    """A threaded http.server whose answers are set with `route(path, ...)`; HTTPS with an `ssl_context`."""
 
-    def __init__(self) -> None:
+    def __init__(self, ssl_context: ssl.SSLContext | None = None) -> None:
         self.routes: dict[str, Route] = {}
         handler = _handler_for(self)
         self._server = _QuietServer(("127.0.0.1", 0), handler)
+        if ssl_context is not None:
+            self._server.socket = ssl_context.wrap_socket(self._server.socket, server_side=True)
+        self.scheme = "https" if ssl_context is not None else "http"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
+    def port(self) -> int:
+        return self._server.server_address[1]
+
+    @property
     def base(self) -> str:
-        """Return the server's base URL, `http://127.0.0.1:PORT`."""
+        """Return the server's base URL, `http://127.0.0.1:PORT` (or https)."""
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"{self.scheme}://{host}:{port}"
 
     def url(self, path: str) -> str:
         """Return the full URL of `path`."""
@@ -131,9 +139,9 @@ def _handler_for(server: FeedServer) -> type[BaseHTTPRequestHandler]:
 
 
 @contextmanager
-def running_server() -> Iterator[FeedServer]:
+def running_server(ssl_context: ssl.SSLContext | None = None) -> Iterator[FeedServer]:
     """Run a FeedServer for the duration of a `with` block."""
-    server = FeedServer().start()
+    server = FeedServer(ssl_context).start()
     try:
         yield server
     finally:

@@ -20,6 +20,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config as AlembicConfig
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import Connection, create_engine, inspect, text
 from starlette.testclient import TestClient
@@ -114,6 +115,9 @@ TABLES = {  # table -> (columns as 0001 made them, rows, order)
     "matches": ("id, subscriber_id, paper_id, score, interests, hits, created_at, outbox_id", MATCHES, "id"),
     "worker_heartbeats": ("job, interval, running, pid, host, last_started, last_finished, last_error", HEARTBEATS, "job"),
 }
+
+
+HEAD = ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()  # whichever migration is newest
 
 
 def alembic_config(connection: Connection) -> AlembicConfig:

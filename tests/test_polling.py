@@ -181,15 +181,21 @@ def test_a_v2_replacement_updates_the_row_and_never_matches_again(server, db, po
         assert [m.paper_id for m in matches.unsent_matches(s, ada.id)] == ["arxiv:2508.13167"]
 
 
-def test_permanent_redirect_is_followed_and_the_new_url_stored(server, db, poller):
+def test_permanent_redirect_is_followed_recorded_and_the_url_kept_until_accepted(server, db, poller):
     old = server.route("/moved-feed", status=301, headers={"Location": "/moved-here"})
     new = server.route("/moved-here", body=ATOM)
     add(db, "moved", server.url("/moved-feed"))
     report = poll(db, poller, "moved")
     assert (report.status, report.new, report.moved_to) == ("ok", 86, server.url("/moved-here"))
-    assert source(db, "moved").url == server.url("/moved-here")
+    kept = source(db, "moved")
+    assert (kept.url, kept.moved_to) == (server.url("/moved-feed"), server.url("/moved-here"))
     poll(db, poller, "moved")
-    assert (len(old.requests), len(new.requests)) == (1, 2)  # the second poll went straight to the new URL
+    assert (len(old.requests), len(new.requests)) == (2, 2)  # still through the operator's URL
+    with db.session() as session:
+        sources.accept_move(session, "moved")
+    poll(db, poller, "moved")
+    assert (len(old.requests), len(new.requests)) == (2, 3)  # accepted: straight to the new URL
+    assert (source(db, "moved").url, source(db, "moved").moved_to) == (server.url("/moved-here"), None)
 
 
 def test_410_switches_the_source_off(server, db, poller):

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import string
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.errors import QueryError
 from bot.models import Hit, Paper
@@ -10,6 +14,7 @@ from bot.profile import (
     MAX_INTEREST_CHARS,
     MAX_INTERESTS,
     MAX_TERMS_PER_PROFILE,
+    DASHES,
     And,
     Field,
     Not,
@@ -20,10 +25,12 @@ from bot.profile import (
     Trending,
     check_interests,
     evaluate,
+    interest_warnings,
     parse_interest,
     parse_profile,
     search,
 )
+from bot.profile.grammar import _parse_general, _plain_words
 from bot.profile.words import keys, tokenize
 
 PAPER = Paper(
@@ -298,3 +305,69 @@ def test_profile_lines_blank_lines_and_limits() -> None:
     errors = check_interests(wide)
     assert errors and errors[0][0] == MAX_TERMS_PER_PROFILE // 20 + 1
     assert str(errors[0][1]) == f"a profile is limited to {MAX_TERMS_PER_PROFILE} terms in all (this line brings it to 160)"
+
+
+# --- look-alike characters -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("dash", sorted(DASHES))
+def test_every_dash_look_alike_excludes_as_the_hyphen_minus_does(dash: str) -> None:
+    assert parse_interest(f"reward {dash}survey") == parse_interest("reward -survey")
+    assert parse_interest(f"{dash}ti:survey reward") == parse_interest("-ti:survey reward")
+    assert matches(f"reward {dash}rlhf") is False and matches(f"reward {dash}transformer") is True
+    assert bool(search(f"reward {dash}rlhf", [PAPER])) is False  # the index agrees
+    assert any("is read as '-'" in w for w in interest_warnings(f"reward {dash}survey"))
+    assert interest_warnings(f"fine{dash}tuning") == []  # inside a word a dash is a hyphen, as '-' is
+
+
+@pytest.mark.parametrize("query, fragment", [
+    ("RLHF ОR DPO", "looks like the operator OR"),  # Cyrillic О
+    ("RLHF ΟR DPO", "looks like the operator OR"),  # Greek Ο
+    ("reward ＮＯＴ survey", "looks like the operator NOT"),  # fullwidth
+    ("mоdel alignment", "mixes Latin and Cyrillic letters"),
+    ("（RLHF OR DPO）", "fullwidth left parenthesis"),
+    ("\uff02reward model\uff02", "is not read as \""),
+    ("re\u200bward model", "invisible character"),
+])
+def test_interest_warnings_name_what_is_not_what_it_seems(query: str, fragment: str) -> None:
+    warnings = interest_warnings(query)
+    assert any(fragment in w for w in warnings), warnings
+    assert all(w.startswith("column ") for w in warnings)
+
+
+@pytest.mark.parametrize("query", ["reward model", "(RLHF OR DPO) -survey", 'au:"Zoë Müller"', "Sínkhorn", "大規模言語モデル",
+                                   "α-divergence", '"ОR"'])
+def test_ordinary_interests_get_no_operator_warning(query: str) -> None:
+    assert [w for w in interest_warnings(query) if "operator" in w or "read as '-'" in w] == []
+
+
+plain_word = st.text(alphabet=string.ascii_letters + string.digits, min_size=1, max_size=8)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(plain_word, st.sampled_from(["OR", "AND", "NOT", "or", "x" * 301])), min_size=1, max_size=22))
+def test_the_plain_words_shortcut_gives_what_the_parser_gives(parts: list[str]) -> None:
+    line = " ".join(parts)
+    shortcut = _plain_words(line)
+    try:
+        general = _parse_general(line)
+    except QueryError:
+        assert shortcut is None
+        return
+    assert shortcut is None or shortcut == general
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.sampled_from(["reward", "model", "-survey", "-rlhf", "(RLHF OR DPO)", "ti:models", '"language models"',
+                                 "-au:hinton", "align*"]), min_size=1, max_size=5), st.sampled_from(sorted(DASHES)))
+def test_swapping_hyphens_for_look_alikes_changes_no_answer(parts: list[str], dash: str) -> None:
+    query = " ".join(parts)
+    lookalike = query.replace("-", dash)
+    try:
+        tree = parse_interest(query)
+    except QueryError:
+        with pytest.raises(QueryError):
+            parse_interest(lookalike)
+        return
+    assert parse_interest(lookalike) == tree
+    assert (evaluate(lookalike, PAPER) is None) is (evaluate(query, PAPER) is None)
+    assert bool(search(lookalike, [PAPER])) is (evaluate(query, PAPER) is not None)  # index == reference

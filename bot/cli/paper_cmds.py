@@ -12,7 +12,7 @@ from bot.cli.root import cli, console, emit_json, emit_table, json_option, parse
 from bot.digest.assembly import paper_url
 from bot.digest.highlight import highlight_spans, snippet, why
 from bot.models import Match, Paper
-from bot.profile import search
+from bot.profile import interest_warnings, search
 from bot.store import papers
 
 
@@ -54,6 +54,8 @@ def search_cmd(app: App, query: str, since: str | None, limit: int, as_json: boo
         stored = [p for p, _ in papers.list_papers(session, parse_date(since))]
         trending = current_trending(session, app.clock(), app.config["PAPERPOST_TRENDING_TOP"])
     found = search(query, stored, trending)
+    for warning in interest_warnings(query):  # on stderr: --json output stays clean
+        click.echo(f"warning: {warning}", err=True)
     by_id = {p.id: p for p in stored}
     if as_json:
         emit_json({**paper_row(by_id[m.paper_id]), "score": m.score, "matched": matched_terms(m), "why": why(m)}

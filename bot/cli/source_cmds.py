@@ -1,4 +1,4 @@
-"""`paperpost sources add|list|remove|enable|disable` and `paperpost poll`."""
+"""`paperpost sources add|list|remove|enable|disable|accept-move` and `paperpost poll`."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ from rich.console import Console
 from bot.app import App
 from bot.cli.root import cli, console, emit_json, emit_table, json_option, pass_app
 from bot.errors import PaperpostError
-from bot.sources.parsing import KINDS, expand_shortcut
 from bot.jobs.poll import PollReport, poll_sources, sniff_kind
+from bot.sources.parsing import KINDS, expand_shortcut
+from bot.sources.urls import redact_urls, source_url_problem
 from bot.store import sources
 from bot.store.sources import Source
 
@@ -27,9 +28,10 @@ def sources_group() -> None:
 
 
 def source_row(source: Source) -> dict[str, Any]:
-    return {"name": source.name, "url": source.url, "kind": source.kind, "active": source.active,
+    return {"name": source.name, "url": source.shown_url, "kind": source.kind, "active": source.active,
             "interval": source.interval, "last_polled": source.last_polled, "last_error": source.last_error,
-            "failures": source.failures, "next_attempt_at": source.next_attempt_at}
+            "failures": source.failures, "next_attempt_at": source.next_attempt_at,
+            "moved_to": source.moved_to and redact_urls(source.moved_to)}
 
 
 def resolve_source(url: str, kind: str, sniff: Callable[[str], str]) -> tuple[str, str, str | None]:
@@ -44,6 +46,9 @@ def resolve_source(url: str, kind: str, sniff: Callable[[str], str]) -> tuple[st
     if not re.match(r"^(https?|file)://", url):
         raise PaperpostError(f"{url!r} is neither a URL nor a shortcut; give an http(s):// or file:// URL, "
                              "or a shortcut such as arxiv:cs.CL or hf:daily.")
+    problem = source_url_problem(url)  # before the sniff: a refused URL is never fetched
+    if problem is not None:
+        raise PaperpostError(f"Cannot add {problem}.")
     return url, sniff(url) if kind == "auto" else kind, None
 
 
@@ -65,7 +70,7 @@ def add_cmd(app: App, url: str, name: str | None, kind: str, interval: int | Non
     with app.db.session() as session:
         source = sources.add_source(session, name or short_name or default_name(resolved), resolved, resolved_kind,
                                     app.clock(), interval)
-    console.print(f"added {source.name}: {source.url} ({source.kind})")
+    console.print(f"added {source.name}: {source.shown_url} ({source.kind})")
 
 
 @sources_group.command("list")
@@ -80,7 +85,25 @@ def list_cmd(app: App, as_json: bool) -> None:
         return
     emit_table(("name", "kind", "active", "last polled", "failures", "last error", "url"),
                ((s.name, s.kind, "yes" if s.active else "no", s.last_polled and s.last_polled.strftime("%Y-%m-%d %H:%M"),
-                 s.failures, (s.last_error or "")[:60], s.url) for s in rows), title=f"{len(rows)} sources")
+                 s.failures, (s.last_error or "")[:60], url_cell(s)) for s in rows), title=f"{len(rows)} sources")
+
+
+def url_cell(source: Source) -> str:
+    """The URL as shown, and a permanent redirect waiting for the operator: `moved permanently to X`."""
+    if source.moved_to is None:
+        return source.shown_url
+    return (f"{source.shown_url}\nmoved permanently to {redact_urls(source.moved_to)} "
+            f"(`paperpost sources accept-move {source.name}` follows it)")
+
+
+@sources_group.command("accept-move")
+@click.argument("name")
+@pass_app
+def accept_move_cmd(app: App, name: str) -> None:
+    """Make a source's permanent redirect (shown by `sources list`) its URL."""
+    with app.db.session() as session:
+        source = sources.accept_move(session, name)
+    console.print(f"{name} now polls {source.shown_url}")
 
 
 @sources_group.command("remove")
@@ -125,9 +148,10 @@ def poll_line(r: PollReport) -> str:
     }.get(r.status, r.status)
     line = f"{r.source}: {text} ({r.seconds:.1f} s)"
     if r.moved_to:
-        line += f"\n  moved permanently; now polling {r.moved_to}"
+        line += (f"\n  moved permanently to {redact_urls(r.moved_to)}; the URL is kept until "
+                 f"`paperpost sources accept-move {r.source}`")
     if r.error:
-        line += f"\n  {r.error}"
+        line += f"\n  {redact_urls(r.error)}"
     return line
 
 
@@ -150,8 +174,9 @@ def poll_cmd(app: App, names: tuple[str, ...], as_json: bool) -> None:
     # The progress goes to stderr: stdout stays the report (and clean JSON with --json).
     with progress.status("polling…") as status:
         reports = poll_sources(app.db, app.poller, names=names or None, force=True, on_done=done,
-                               on_start=lambda s: status.update(f"polling {s.name} ({s.url})…"))
+                               on_start=lambda s: status.update(f"polling {s.name} ({s.shown_url})…"))
     if as_json:
-        emit_json(r.__dict__ for r in reports)
+        emit_json({**r.__dict__, "error": r.error and redact_urls(r.error),
+                   "moved_to": r.moved_to and redact_urls(r.moved_to)} for r in reports)
     elif not reports:
         console.print("No active sources; add one with `paperpost sources add URL`.")

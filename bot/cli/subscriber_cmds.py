@@ -13,9 +13,10 @@ from bot.app import App
 from bot.cli.root import cli, console, emit_json, emit_table, json_option, pass_app
 from bot.errors import PaperpostError
 from bot.models import Subscriber
+from bot.profile import interest_warnings
 from bot.store import subscriber_batches, subscribers
-from subscribers.importer import RowError, read_subscribers_file
-from subscribers.validation import InvalidSubscriber, RawSubscriber, split_interests, validate_subscriber
+from subscribers.importer import RowError, escape_cell, iter_subscriber_batches, validate_row
+from subscribers.validation import InvalidSubscriber, RawSubscriber, split_interests
 
 
 @cli.group("subscribers")
@@ -70,13 +71,21 @@ def add_cmd(app: App, identifier: str, interests: str, frequency: str, weekday: 
     """Add (or update) one subscriber by email, or by tg:CHAT_ID for a chat-only person; active at once."""
     email, chat = split_identifier(identifier, telegram)
     try:
-        data = validate_subscriber(RawSubscriber(email, split_interests(interests), frequency, hour, tz, weekday, chat))
+        data = validate_row(RawSubscriber(email, split_interests(interests), frequency, hour, tz, weekday, chat))
     except InvalidSubscriber as exc:
         raise PaperpostError(f"Cannot add {identifier!r}: {exc}.") from exc
     with app.db.session() as session:
         person, outcome = subscribers.save_subscriber(session, data, "active", app.clock())
     console.print(f"{outcome} {person.label} ({person.status}; {channel_summary(person)}) "
                   f"with {len(person.interests)} interests")
+    echo_interest_warnings(data.interests)
+
+
+def echo_interest_warnings(interests: tuple[str, ...] | list[str]) -> None:
+    """Print, on stderr, what in each interest is not what it seems (look-alike characters)."""
+    for n, text in enumerate(interests, 1):
+        for warning in interest_warnings(text):
+            click.echo(f"warning: interest {n} ({text[:60]!r}): {warning}", err=True)
 
 
 @subscribers_group.command("list")
@@ -107,21 +116,26 @@ def import_cmd(app: App, file: Path) -> None:
 
 
 def import_subscribers(app: App, file: Path, *, quiet: bool = False) -> dict[str, int]:
-    """Save every good row (active at once), report bad rows with their line numbers."""
-    rows, errors = read_subscribers_file(file)
-    counts = {"created": 0, "updated": 0, "unchanged": 0, "errors": 0}
-    with app.db.session() as session:
-        saved = subscriber_batches.save_many(session, [row.subscriber for row in rows], "active", app.clock())
-    for row, outcome in zip(rows, saved):
-        if isinstance(outcome, subscribers.IdentityTaken):  # the row is skipped whole
-            errors.append(RowError(row.line, str(outcome)))
-        else:
-            counts[outcome] += 1
-    errors.sort(key=lambda error: error.line)
-    counts["errors"] = len(errors)
-    for error in errors:
-        click.echo(f"{file}:{error.line}: {error.message}", err=True)
-    if not quiet or errors:
+    """Save every good row (active at once) batch by batch, report bad rows and look-alike warnings by line."""
+    counts = {"created": 0, "updated": 0, "unchanged": 0, "errors": 0, "warnings": 0}
+    for batch in iter_subscriber_batches(file):
+        errors = list(batch.errors)
+        if batch.rows:
+            with app.db.session() as session:  # one transaction per batch: memory stays flat on a large file
+                saved = subscriber_batches.save_many(session, [row.subscriber for row in batch.rows], "active",
+                                                     app.clock())
+            for row, outcome in zip(batch.rows, saved):
+                if isinstance(outcome, subscribers.IdentityTaken):  # the row is skipped whole
+                    errors.append(RowError(row.line, str(outcome)))
+                else:
+                    counts[outcome] += 1
+        notes = [(error.line, error.message) for error in errors]
+        notes += [(row.line, f"warning: {warning}") for row in batch.rows for warning in row.warnings]
+        counts["errors"] += len(errors)
+        counts["warnings"] += sum(len(row.warnings) for row in batch.rows)
+        for line, message in sorted(notes, key=lambda note: note[0]):
+            click.echo(f"{file}:{line}: {message}", err=True)
+    if not quiet or counts["errors"]:
         console.print(f"{file}: {counts['created']} added, {counts['updated']} updated, "
                       f"{counts['unchanged']} unchanged, {counts['errors']} rejected")
     return counts
@@ -139,9 +153,10 @@ def export_cmd(app: App, fmt: str) -> None:
         return
     writer = csv.writer(sys.stdout, lineterminator="\n")
     writer.writerow(["email", "interests", "frequency", "weekday", "hour", "tz", "telegram", "status"])
-    for p in people:
-        writer.writerow([p.email or "", "\n".join(p.interests), p.frequency, p.weekday, p.hour, p.tz,
-                         p.telegram_chat_id or "", p.status])
+    for p in people:  # every cell escaped: a spreadsheet never runs one as a formula; import reads it back
+        writer.writerow([escape_cell(str(value)) for value in (
+            p.email or "", "\n".join(p.interests), p.frequency, p.weekday, p.hour, p.tz, p.telegram_chat_id or "",
+            p.status)])
 
 
 @subscribers_group.command("remove")

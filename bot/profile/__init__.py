@@ -13,6 +13,7 @@ from bot.profile.grammar import (
                                  parse_profile,
 )
 from bot.profile.index import ProfileIndex, RejectedInterest
+from bot.profile.lookalikes import DASHES, interest_warnings
 from bot.profile.matchsets import MatchSets
 from bot.profile.nodes import And, Field, Not, Or, Phrase, Prefix, Term, Trending
 from bot.profile.reference import evaluate
@@ -24,6 +25,7 @@ __all__ = [
                                  "MAX_INTEREST_CHARS",
                                  "MAX_TERMS_PER_INTEREST",
                                  "MAX_TERMS_PER_PROFILE",
+                                 "DASHES",
                                  "And",
                                  "Field",
                                  "Not",
@@ -37,6 +39,7 @@ __all__ = [
                                  "Trending",
                                  "check_interests",
                                  "evaluate",
+                                 "interest_warnings",
                                  "parse_interest",
                                  "parse_profile",
                                  "search",

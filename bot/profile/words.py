@@ -93,6 +93,8 @@ def tokenize(text: str) -> list[Token]:
 
 def words(text: str) -> list[str]:
     """The folded words of a text, without spans (for query terms)."""
+    if text.isascii() and text.isalnum():  # most query words: one word, folded by lower() (what tokenize gives)
+        return [text.lower()]
     return [w for w, _, _ in tokenize(text)]
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from email.utils import formatdate, parsedate_to_datetime
@@ -17,6 +18,9 @@ from typing import Literal
 from urllib.parse import unquote, urljoin, urlsplit
 
 import httpx
+
+from bot.sources.addresses import AddressRefused, IPAddress, Resolver, checked_addresses, system_resolve
+from bot.sources.urls import redact_urls
 
 __all__ = [
     "FetchState", "FetchOutcome", "HostPacer", "fetch", "next_attempt_after", "is_due", "user_agent",
@@ -48,8 +52,9 @@ class FetchState:
 class FetchOutcome:
     """The result of one poll. `state` is what to store; `body` is set for ok and moved.
 
-    `moved` is `ok` at a new address: a permanent redirect was followed and
-    `new_url` (also in `state.url`) should replace the source's URL.
+    `moved` is `ok` at a new address: a chain of permanent redirects was followed to
+    `new_url` (also in `state.url`). The store never rewrites a source's URL from it: it
+    records the move for the operator to accept (`sources.record_poll`, `sources accept-move`).
     """
 
     status: Status
@@ -216,11 +221,14 @@ def _read_limited(response: httpx.Response, max_bytes: int, deadline: float) -> 
 
 def fetch(client: httpx.Client, state: FetchState, *, user_agent: str, max_bytes: int = 20_000_000,
           clock: Callable[[], datetime] = _utcnow, pacer: HostPacer | None = None,
-          timeout: float = 30.0) -> FetchOutcome:
+          timeout: float = 30.0, resolve: Resolver = system_resolve) -> FetchOutcome:
     """Poll `state.url` once (conditional GET, redirects, size limit) and return what happened.
 
+    Every hop is resolved once by `resolve`, its addresses checked (`addresses.checked_addresses`:
+    link-local and metadata never; private or loopback only on the host of `state.url`), and the
+    request goes to a checked address with the Host header and TLS name of the URL.
     Never raises for network or HTTP trouble: a failure is an outcome with an
-    error sentence, the failure counted and the next attempt backed off.
+    error sentence (credentials in URLs hidden), the failure counted and the next attempt backed off.
     """
     now = clock()
     path = _local_path(state.url)
@@ -232,20 +240,31 @@ def fetch(client: httpx.Client, state: FetchState, *, user_agent: str, max_bytes
     if state.last_modified:
         headers["If-Modified-Since"] = state.last_modified
     url = state.url
+    own_host: str | None = None  # the host the operator typed, as the first hop spells it
     new_url: str | None = None
     permanent_so_far = True
     started = time.monotonic()
     paced = 0.0
     try:
-        for _ in range(MAX_REDIRECTS + 1):
+        for hop in range(MAX_REDIRECTS + 1):
+            if hop:
+                problem = _redirect_problem(url)
+                if problem:
+                    return _failed(state, now, f"{redact_urls(state.url)} {problem}")
+            target = httpx.URL(url)
+            host = target.raw_host.decode("ascii").lower()
+            own_host = own_host or host
+            addresses = checked_addresses(host, target.port or _PORTS.get(target.scheme, 80),
+                                          allow_local=host == own_host, resolve=resolve)
             if pacer is not None:
                 paced += pacer.wait(url)
-            with client.stream("GET", url, headers=headers, timeout=timeout, follow_redirects=False) as response:
+            with ExitStack() as stack:
+                response = _open_pinned(client, stack, target, addresses, headers, timeout)
                 code = response.status_code
                 if code in _PERMANENT or code in _TEMPORARY:
                     location = response.headers.get("location")
                     if not location:
-                        return _failed(state, now, f"{url} answered HTTP {code} without a Location",
+                        return _failed(state, now, f"{redact_urls(url)} answered HTTP {code} without a Location",
                                        http_status=code)
                     url = urljoin(url, location)
                     permanent_so_far = permanent_so_far and code in _PERMANENT
@@ -255,13 +274,50 @@ def fetch(client: httpx.Client, state: FetchState, *, user_agent: str, max_bytes
                 deadline = time.monotonic() + timeout
                 outcome = _answer(response, state, url, new_url, now, max_bytes, deadline)
                 return replace(outcome, elapsed=time.monotonic() - started - paced)
-        return _failed(state, now, f"{state.url} redirects more than {MAX_REDIRECTS} times; check the URL")
+        return _failed(state, now, f"{redact_urls(state.url)} redirects more than {MAX_REDIRECTS} times; "
+                                   "check the URL")
+    except AddressRefused as exc:
+        return _failed(state, now, f"refused to fetch {redact_urls(url)}: {exc}")
     except httpx.TimeoutException:
-        return _failed(state, now, f"{url} did not answer within {timeout:g} s",
+        return _failed(state, now, f"{redact_urls(url)} did not answer within {timeout:g} s",
                        elapsed=time.monotonic() - started - paced)
-    except httpx.HTTPError as exc:
-        return _failed(state, now, f"could not fetch {url}: {exc or type(exc).__name__}",
+    except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:  # ValueError: a Location that is no URL
+        return _failed(state, now, redact_urls(f"could not fetch {url}: {exc or type(exc).__name__}"),
                        elapsed=time.monotonic() - started - paced)
+
+
+_PORTS = {"http": 80, "https": 443}
+
+
+def _redirect_problem(url: str) -> str | None:
+    """Return why a redirect target may not be followed (not http(s), credentials), or None."""
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in _PORTS:
+        return f"redirects to {redact_urls(url)!r}, which is not an http(s) URL"
+    if "@" in parts.netloc:
+        return f"redirects to {redact_urls(url)}, a URL with a user name or password"
+    return None
+
+
+def _open_pinned(client: httpx.Client, stack: ExitStack, target: httpx.URL, addresses: list[IPAddress],
+                 headers: dict[str, str], timeout: float) -> httpx.Response:
+    """Send the GET to the first of `addresses` that accepts a connection, as a request for `target`'s host.
+
+    The Host header and the TLS server name (SNI, and so the certificate check) stay the URL's;
+    `Connection: close` keeps a connection made for one host name out of the pool for another.
+    """
+    host_header = target.netloc.decode("ascii")
+    extensions = {"sni_hostname": target.raw_host.decode("ascii")} if target.scheme == "https" else {}
+    pinned_headers = {**headers, "Host": host_header, "Connection": "close"}
+    for n, address in enumerate(addresses):
+        try:
+            return stack.enter_context(client.stream(
+                "GET", target.copy_with(host=str(address)), headers=pinned_headers, timeout=timeout,
+                follow_redirects=False, extensions=extensions))
+        except httpx.ConnectError:
+            if n == len(addresses) - 1:
+                raise
+    raise AssertionError("checked_addresses never returns an empty list")
 
 
 def _answer(response: httpx.Response, state: FetchState, url: str, new_url: str | None,
@@ -275,13 +331,13 @@ def _answer(response: httpx.Response, state: FetchState, url: str, new_url: str 
         return FetchOutcome("not_modified", kept, new_url=new_url, http_status=code)
     if code == 410:
         return FetchOutcome("gone", state, http_status=code,
-                            error=f"{url} is gone (HTTP 410); the source should be removed or replaced")
+                            error=f"{redact_urls(url)} is gone (HTTP 410); the source should be removed or replaced")
     if code != 200:
-        return _failed(state, now, f"{url} answered HTTP {code} {response.reason_phrase}".rstrip(),
+        return _failed(state, now, f"{redact_urls(url)} answered HTTP {code} {response.reason_phrase}".rstrip(),
                        http_status=code, retry_at=_retry_after(response.headers.get("retry-after"), now))
     body = _read_limited(response, max_bytes, deadline)
     if body is None:
-        return _failed(state, now, f"{url} sent more than the {max_bytes}-byte limit; is it really a feed?",
+        return _failed(state, now, f"{redact_urls(url)} sent more than the {max_bytes}-byte limit; is it really a feed?",
                        http_status=code)
     fresh = FetchState(url=new_url or state.url, etag=response.headers.get("etag"),
                        last_modified=response.headers.get("last-modified"))

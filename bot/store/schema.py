@@ -47,6 +47,7 @@ class SourceRow(Base):
     last_polled: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    moved_to: Mapped[str | None] = mapped_column(Text, nullable=True)  # a permanent redirect not yet accepted
 
 
 class PaperRow(Base):

@@ -11,6 +11,7 @@ from bot.sources.parsing.arxiv_api import parse_arxiv_api
 from bot.sources.parsing.arxiv_feed import parse_arxiv_feed
 from bot.sources.parsing.generic_feed import parse_generic_feed
 from bot.sources.parsing.hf_daily import parse_hf_daily
+from bot.sources.parsing.links import keep_web_links
 
 __all__ = ["KINDS", "parse_feed", "detect_kind", "expand_shortcut"]
 
@@ -33,12 +34,15 @@ _ARXIV_FEED_BODY = re.compile(
 
 
 def parse_feed(kind: str, body: bytes) -> ParseResult:
-    """Parse `body` as a feed of `kind` (arxiv, arxiv-api, hf, rss); a ValueError names an unknown kind."""
+    """Parse `body` as a feed of `kind` (arxiv, arxiv-api, hf, rss); a ValueError names an unknown kind.
+
+    Every parser is reached through here, so that only http(s) links leave any of them.
+    """
     try:
         parser = _PARSERS[kind]
     except KeyError:
         raise ValueError(f"unknown source kind {kind!r}; use one of {', '.join(KINDS)}") from None
-    return parser(body)
+    return keep_web_links(parser(body))
 
 
 def detect_kind(url: str, body: bytes | None = None) -> str:
