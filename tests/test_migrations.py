@@ -30,7 +30,7 @@ from bot.cli import main
 from bot.config import load_config
 from bot.errors import ConfigError
 from bot.store import open_database
-from bot.store.database import MIGRATIONS_DIR, _script_directory, make_engine
+from bot.store.database import MIGRATIONS_DIR, make_engine
 from bot.store.schema import Base
 from subscribers.web.routes import create_app
 
@@ -177,8 +177,6 @@ def as_before(url: str, table: str) -> list[tuple]:
     bools = {"sources": (4,), "subscribers": (8,), "worker_heartbeats": (2,)}.get(table, ())
     return [tuple(bool(v) if i in bools and v is not None else v for i, v in enumerate(row)) for row in rows]
 
-
-HEAD = _script_directory().get_current_head()  # the newest revision: every upgrade ends there
 
 
 def mint_v1(purpose: str, subscriber_id: int, email: str) -> str:

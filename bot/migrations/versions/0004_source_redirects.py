@@ -4,14 +4,14 @@ A 301/308 no longer rewrites a source's URL (a feed could move itself anywhere):
 new address is recorded here, shown by `sources list`, and `sources accept-move NAME`
 makes it the URL. Only adds a nullable column.
 
-Revision ID: 0004_source_redirects
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0004_source_redirects'
-down_revision = '0002'
+revision = '0004'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 
