@@ -11,7 +11,7 @@ from uvicorn.config import LOGGING_CONFIG
 
 from bot.app import App
 from bot.logs import LOGGER_NAME
-from subscribers.web.routes import create_app
+from subscribers.web.routes import Limits, create_app
 
 
 def log_config() -> dict[str, Any]:
@@ -26,11 +26,11 @@ def log_config() -> dict[str, Any]:
 
 
 def build_server(app: App, host: str, port: int, *, wake_sender: Callable[[], None] | None = None,
-                 log_level: str = "info", access_log: bool = False) -> uvicorn.Server:
+                 log_level: str = "info", access_log: bool = False, limits: Limits | None = None) -> uvicorn.Server:
     """A ready uvicorn.Server: `server.run()` blocks; `server.should_exit = True` stops it."""
     proxies = app.config["PAPERPOST_TRUSTED_PROXIES"]
     config = uvicorn.Config(
-        create_app(app, wake_sender=wake_sender), host=host, port=port, log_level=log_level,
+        create_app(app, wake_sender=wake_sender, limits=limits), host=host, port=port, log_level=log_level,
         # X-Forwarded-For and -Proto are believed from the named proxies only (none by default); the pages
         # pick the client the same way (subscribers/web/clients.py), whichever server runs them.
         proxy_headers=bool(proxies), forwarded_allow_ips=",".join(proxies) or None,
