@@ -31,7 +31,7 @@ _SECRETS = (
     # A signed token anywhere else (itsdangerous: payload.timestamp.signature).
     (re.compile(r"[\w-]+\.[\w-]{6}\.[\w-]{27}(?![\w-])", re.ASCII), REDACTED),
     # A Telegram bot token (in API URLs).
-    (re.compile(r"\b\d{5,}:[\w-]{30,}", re.ASCII), REDACTED),
+    (re.compile(r"\d{5,}:[\w-]{30,}", re.ASCII), REDACTED),
     # user:password@ in any URL (SMTP, database, a feed).
     (re.compile(r"(://)[^/\s@:]*:[^/\s@]*@"), rf"\g<1>{REDACTED}@"),
 )

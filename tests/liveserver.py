@@ -6,7 +6,7 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -70,6 +70,14 @@ class Visitor:
 
     def close(self) -> None:
         self.http.close()
+
+
+def wait_until(condition: Callable[[], bool], limit: float = 20.0) -> None:
+    """Wait for work done after an answer was sent; fail after `limit` seconds (a hang, not slowness)."""
+    deadline = time.monotonic() + limit
+    while not condition():
+        assert time.monotonic() < deadline, "the work after the answer never happened"
+        time.sleep(0.02)
 
 
 SIGN_UP = {"email": "ada@example.org", "interests": "reward model", "frequency": "daily", "weekday": "0",

@@ -14,7 +14,7 @@ import re
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
@@ -26,7 +26,7 @@ from bot.config import load_config, require_secret_key
 from bot.jobs.cycle import send_step
 from bot.models import SubscriberInput
 from bot.store import outbox, subscribers
-from liveserver import SIGN_UP, Visitor, serve
+from liveserver import SIGN_UP, Visitor, serve, wait_until
 from subscribers.ratelimit import Rule
 from subscribers.validation import unprintable
 from subscribers.web.routes import Limits
@@ -210,7 +210,7 @@ def test_an_idn_domain_is_stored_as_idna_and_its_confirmation_is_sent(live, visi
     app, _ = live
     page = visitor.post("/subscribe", {**SIGN_UP, "email": "Ada@Exämple.org"})
     assert_calm(page, 200)
-    wait_for(lambda: person(app, "ada@xn--exmple-cua.org") is not None)
+    wait_until(lambda: person(app, "ada@xn--exmple-cua.org") is not None)
     assert send_step(app).sent == 1
     [eml] = app.config.outbox_dir.glob("*-confirm-*.eml")
     assert b"To: ada@xn--exmple-cua.org" in eml.read_bytes()
@@ -247,7 +247,7 @@ def test_the_answer_comes_before_the_address_is_looked_up_for_known_and_new(live
             one.close()
     finally:
         release.set()
-    wait_for(lambda: len(confirm_rows(app)) == 1)
+    wait_until(lambda: len(confirm_rows(app)) == 1)
     event.remove(app.db.engine, "before_cursor_execute", watch)
     known, new = answers["known@example.org"], answers["new@example.org"]
     assert known.status_code == new.status_code == 200
@@ -259,12 +259,3 @@ def test_the_answer_comes_before_the_address_is_looked_up_for_known_and_new(live
 
 def scrub(html: str) -> str:
     return re.sub(r'name="csrf" value="[0-9a-f]+"', "", html)
-
-
-def wait_for(condition, limit: float = 20.0) -> None:  # type: ignore[no-untyped-def]
-    """Wait until `condition()` holds (work done after an answer); fail after `limit` seconds (a hang)."""
-    done = threading.Event()
-    deadline = datetime.now() + timedelta(seconds=limit)
-    while not condition():
-        assert datetime.now() < deadline, "the work after the answer never happened"
-        done.wait(0.02)
