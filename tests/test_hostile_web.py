@@ -259,3 +259,28 @@ def test_the_answer_comes_before_the_address_is_looked_up_for_known_and_new(live
 
 def scrub(html: str) -> str:
     return re.sub(r'name="csrf" value="[0-9a-f]+"', "", html)
+
+
+# The same checks on the command line (subscribers/validation.py serves the form, `subscribers add` and imports).
+
+@pytest.mark.parametrize("args,words", [
+    (("josé@example.org",), "before the @"),
+    (("🤖@example.org",), "before the @"),
+    (("ada@example.org", "--tz", "America"), "unknown time zone"),
+    (("ada@example.org", "--tz", "x" * 300), "unknown time zone"),
+    (("ada@example.org", "--hour", "²"), "hour"),
+    (("ada@example.org", "--telegram", "²"), "Telegram chat id"),
+], ids=lambda v: repr(v)[:24])
+def test_the_command_line_refuses_the_same_values(env, capsys, args: tuple[str, ...], words: str):
+    from test_cli import in_process
+
+    result = in_process(capsys)(env, "subscribers", "add", *args, "--interests", "reward model")
+    assert result.returncode == 1 and words in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr) < 400
+
+
+def test_an_argument_with_undecodable_bytes_is_refused(env, capsys):
+    from test_cli import in_process
+
+    result = in_process(capsys)(env, "subscribers", "add", "ada@example.org", "--interests", "reward \udcff model")
+    assert result.returncode == 1 and "not valid text" in result.stderr
