@@ -84,7 +84,8 @@ def _interests(given: object, errors: dict[str, str]) -> list[str]:
     else:
         problems = check_interests(interests)
         if problems:
-            listed = "; ".join(f"interest {n} ({shown(interests[n - 1], 60)}): {err}" for n, err in problems[:SHOWN_ERRORS])
+            listed = "; ".join(f"interest {n} ({shown(interests[n - 1], 60)}): {err}"
+                               for n, err in problems[:SHOWN_ERRORS])
             more = len(problems) - SHOWN_ERRORS
             errors["interests"] = listed + (f"; and {more} more" if more > 0 else "")
     return interests

@@ -182,7 +182,8 @@ def test_a_well_signed_forgery_gets_a_plain_page(live, visitor: Visitor, payload
         url = f"/{purpose}/{signer.dumps(payload)}"
         assert_calm(visitor.open(url), (400, 404))
         if purpose != "digest":  # unsubscribing someone who is gone is done already: 200, by design
-            assert_calm(visitor.post(url, {"action": "pause"}), (200, 400, 404) if purpose == "unsubscribe" else (400, 404))
+            expected = (200, 400, 404) if purpose == "unsubscribe" else (400, 404)
+            assert_calm(visitor.post(url, {"action": "pause"}), expected)
 
 
 # 4. Addresses that can never be mailed are refused; IDN domains are made sendable.
@@ -284,3 +285,30 @@ def test_an_argument_with_undecodable_bytes_is_refused(env, capsys):
 
     result = in_process(capsys)(env, "subscribers", "add", "ada@example.org", "--interests", "reward \udcff model")
     assert result.returncode == 1 and "not valid text" in result.stderr
+
+
+# Bodies the form parser refuses get our page too, never a library's plain text.
+
+@pytest.mark.parametrize("body,content_type", [
+    (b"--xx\r\nbroken", "multipart/form-data; boundary=xx"),
+    (b"a", "multipart/form-data"),
+    (b"&".join([b"a=1"] * 5000), "application/x-www-form-urlencoded"),
+    (b"\xff\xfe=\xff&%%%=%", "application/x-www-form-urlencoded"),
+    (b"{}", "application/json"),
+], ids=["broken-multipart", "no-boundary", "5000-fields", "bad-bytes", "json"])
+def test_a_body_the_parser_refuses_gets_our_page(visitor: Visitor, body: bytes, content_type: str):
+    visitor.open()
+    for path in ("/subscribe", "/unsubscribe/x", "/manage/x"):
+        page = visitor.http.post(path, content=body, headers={"content-type": content_type})
+        assert_calm(page, (400, 403))
+        assert page.text.startswith("<!DOCTYPE html>"), (path, page.text[:80])
+
+
+def test_uploads_and_too_many_fields_get_our_page(visitor: Visitor):
+    visitor.open()
+    fields = {"csrf": (None, visitor.token), **{f"f{n}": (None, "x") for n in range(100)}}
+    upload = {"csrf": (None, visitor.token), "email": ("me.txt", b"ada@example.org")}
+    for files in (fields, upload):
+        page = visitor.http.post("/subscribe", files=files)
+        assert_calm(page, 400)
+        assert "The form could not be read" in page.text

@@ -85,7 +85,8 @@ def check_form(form: ProfileForm, person: Subscriber | None = None) -> Checked:
 def interest_errors(lines: list[str]) -> list[str]:
     """One message per bad interest (the first few): its number, the problem and the column where it is."""
     if len(lines) > MAX_INTERESTS:  # counted, never parsed: a pasted file gets one sentence, not one per line
-        return [f"At most {MAX_INTERESTS} interests, one per line: this has {len(lines)}. Keep the ones that matter most."]
+        return [f"At most {MAX_INTERESTS} interests, one per line: this has {len(lines)}. "
+                "Keep the ones that matter most."]
     problems = check_interests(lines)
     messages = []
     for number, error in problems[:SHOWN_ERRORS]:

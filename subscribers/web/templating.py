@@ -58,6 +58,11 @@ class Pages:
         response.headers.update({**SECURITY_HEADERS, "cache-control": "no-store"})
         return response
 
+    async def unreadable(self, request: Request, exc: Exception) -> Response:
+        """A body the form parser refused (too many fields, a file, broken multipart): our page, not plain text."""
+        return self.error(request, 400, "The form could not be read. Reload the page and send it again.",
+                          title="The form could not be read")
+
     async def not_found(self, request: Request, exc: Exception) -> Response:
         status = getattr(exc, "status_code", 404)
         if status == 405:
