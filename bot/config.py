@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 import tomllib
@@ -43,6 +44,25 @@ def _non_negative_float(text: str) -> float:
     return value
 
 
+def _flag(text: str) -> bool:
+    value = text.strip().lower()
+    if value not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+        raise ValueError("must be 1 or 0")
+    return value in ("1", "true", "yes", "on")
+
+
+def _networks(text: str) -> tuple[str, ...]:
+    """Comma-separated IP addresses or networks (`10.0.0.0/8`), each checked; '' is none."""
+    found = []
+    for item in (part.strip() for part in text.split(",")):
+        if item:
+            try:
+                found.append(str(ipaddress.ip_network(item, strict=False)))
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP address or network such as 10.0.0.0/8") from None
+    return tuple(found)
+
+
 SETTINGS: tuple[Setting, ...] = (
     Setting("PAPERPOST_DATA", "", "Data directory (database, outbox folder). Default: the per-user data dir."),
     Setting("DATABASE_URL", "", "SQLAlchemy URL. Default: SQLite file `paperpost.db` in the data dir."),
@@ -69,6 +89,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PAPERPOST_RETENTION_DAYS", "90", "Delivered messages, their matches and papers no one needs are pruned after this many days (never queued mail).", _positive_int),
     Setting("PAPERPOST_TELEGRAM_TOKEN", "", "Telegram bot token (Telegram alerts are off when unset)."),
     Setting("PAPERPOST_TELEGRAM_API_URL", "https://api.telegram.org/bot", "Telegram Bot API base URL (python-telegram-bot `base_url`)."),
+    Setting("PAPERPOST_TRUSTED_PROXIES", "", "Comma-separated addresses or networks of your reverse proxies (`10.0.0.0/8,::1`): only their X-Forwarded-For is believed, taking the right-most address that is not theirs. Unset: the connecting address is the client.", _networks),
+    Setting("PAPERPOST_HEALTH_DETAILS", "0", "1: GET /healthz also shows sources, outbox, jobs and workers (host, pid); 0: status only (details: `paperpost stats`, `paperpost sources list`).", _flag),
     Setting("PORT", "8000", "Port of the web pages (`paperpost web`, `paperpost run`).", _positive_int),
 )
 

@@ -3,12 +3,17 @@
 An event is a name and fields (`poll source=arxiv-cs-cl status=ok new=12`);
 `log_event()` is the only call the worker makes, and the format is chosen
 once, at start, by `setup_logging("text" | "json")`.
+
+Secrets never reach a log line: `RedactSecrets` sits on every handler we install
+(ours and uvicorn's) and blanks signed links, link tokens, bot tokens and URL
+passwords in messages, their arguments and tracebacks alike.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from datetime import datetime, timezone
 from typing import IO, Any
@@ -17,6 +22,48 @@ LOGGER_NAME = "paperpost"
 FORMATS = ("text", "json")
 
 logger = logging.getLogger(LOGGER_NAME)
+
+
+REDACTED = "[redacted]"
+_SECRETS = (
+    # The token segment of our links: /manage/TOKEN, also in full URLs and uvicorn's request lines.
+    (re.compile(r"(/(?:confirm|manage|unsubscribe|digest|telegram)/)[^\s/?#\"'<>]+"), rf"\g<1>{REDACTED}"),
+    # A signed token anywhere else (itsdangerous: payload.timestamp.signature).
+    (re.compile(r"[\w-]+\.[\w-]{6}\.[\w-]{27}(?![\w-])", re.ASCII), REDACTED),
+    # A Telegram bot token (in API URLs).
+    (re.compile(r"\d{5,}:[\w-]{30,}", re.ASCII), REDACTED),
+    # user:password@ in any URL (SMTP, database, a feed).
+    (re.compile(r"(://)[^/\s@:]*:[^/\s@]*@"), rf"\g<1>{REDACTED}@"),
+)
+
+
+def redact(text: str) -> str:
+    """`text` with every secret the service handles (link tokens, bot tokens, URL passwords) blanked."""
+    for pattern, replacement in _SECRETS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+class RedactSecrets(logging.Filter):
+    """Blanks secrets in a record before any formatter sees it: message, arguments, fields, traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = redact(record.msg)
+        if isinstance(record.args, tuple):  # uvicorn's access lines format their arguments themselves: keep the shape
+            record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
+        elif isinstance(record.args, dict):
+            record.args = {k: redact(v) if isinstance(v, str) else v for k, v in record.args.items()}
+        fields = getattr(record, "fields", None)
+        if isinstance(fields, dict):
+            record.fields = {k: redact(v) if isinstance(v, str) else v for k, v in fields.items()}
+        if record.exc_info and not record.exc_text:
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+        elif record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
+        return True
 
 
 def log_event(event: str, *, level: int = logging.INFO, exc_info: bool = False, **fields: Any) -> None:
@@ -33,9 +80,9 @@ class TextFormatter(logging.Formatter):
         parts = [_timestamp(record), f"{record.levelname:<5}", getattr(record, "event", record.getMessage())]
         parts += [f"{key}={_quote(value)}" for key, value in fields.items()]
         line = " ".join(parts)
-        if record.exc_info:
-            line += "\n" + self.formatException(record.exc_info)
-        return line
+        if record.exc_text or record.exc_info:
+            line += "\n" + (record.exc_text or self.formatException(record.exc_info))
+        return redact(line)
 
 
 class JsonFormatter(logging.Formatter):
@@ -45,9 +92,9 @@ class JsonFormatter(logging.Formatter):
         data: dict[str, Any] = {"time": _timestamp(record), "level": record.levelname.lower(),
                                 "event": getattr(record, "event", record.getMessage()),
                                 **getattr(record, "fields", {})}
-        if record.exc_info:
-            data["traceback"] = self.formatException(record.exc_info)
-        return json.dumps(data, ensure_ascii=False, default=str)
+        if record.exc_text or record.exc_info:
+            data["traceback"] = record.exc_text or self.formatException(record.exc_info)
+        return redact(json.dumps(data, ensure_ascii=False, default=str))
 
 
 def setup_logging(fmt: str = "text", *, stream: IO[str] | None = None, level: int = logging.INFO) -> None:
@@ -59,14 +106,16 @@ def setup_logging(fmt: str = "text", *, stream: IO[str] | None = None, level: in
         raise ValueError(f"log format {fmt!r}: use one of {', '.join(FORMATS)}")
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    handler.addFilter(RedactSecrets())
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(logging.WARNING)  # APScheduler, httpx, uvicorn: their routine chatter is not an event
     logger.setLevel(level)
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
-        # uvicorn installs its own handlers and format: route its lines through ours, one format per process.
+    for name in (LOGGER_NAME, "uvicorn", "uvicorn.error", "uvicorn.access"):
+        # uvicorn installs its own handlers and format (and the web server one for us, see
+        # subscribers/web/server.py): route every line through ours, one format per process.
         library = logging.getLogger(name)
         library.handlers.clear()
         library.propagate = True

@@ -10,6 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy.orm import Session
+
 from bot.store import Database
 from bot.store import limits as store_limits
 
@@ -45,12 +47,28 @@ class RateLimiter:
         """Count this attempt; True when it is within the rule (attempts over the limit count too)."""
         if self.db is None or self._clock is None:
             raise RuntimeError("RateLimiter has no database: bind it with bound_to(db, clock)")
+        with self.db.session() as session:
+            return self.allow_in(session, key, rule)
+
+    def allow_in(self, session: Session, key: str, rule: Rule) -> bool:
+        """`allow`, counted in the caller's transaction (one write transaction at a time on SQLite)."""
+        if self._clock is None:
+            raise RuntimeError("RateLimiter has no clock: bind it with bound_to(db, clock)")
         now = self._clock()
         window = max(1, int(rule.window))
         self._longest = max(self._longest, window)
-        with self.db.session() as session:
-            count = store_limits.hit(session, key, now, window)
-            if self._pruned_at is None or now - self._pruned_at >= PRUNE_EVERY:
-                self._pruned_at = now
-                store_limits.prune(session, now - timedelta(seconds=2 * self._longest))
+        count = store_limits.hit(session, key, now, window)
+        if self._pruned_at is None or now - self._pruned_at >= PRUNE_EVERY:
+            self._pruned_at = now
+            store_limits.prune(session, now - timedelta(seconds=2 * self._longest))
         return count <= rule.limit
+
+
+def mailbox_key(address: str) -> str:
+    """The mailbox an address reaches, for limits only: plus-tags and dots of the local part folded.
+
+    `Victim.Name+7@example.org` and `victimname@example.org` land in one inbox at many
+    providers, so they share one allowance of mails; folding too much only merges limits.
+    """
+    local, _, domain = address.lower().rpartition("@")
+    return f"mailbox:{local.partition('+')[0].replace('.', '')}@{domain}"

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
+
+from sqlalchemy.orm import Session
 
 from bot.digest.highlight import why
 from bot.jobs.match import current_trending
@@ -37,11 +40,14 @@ class SignUp:
     mail_queued: bool
 
 
-def sign_up(db: Database, data: SubscriberInput, now: datetime) -> SignUp:
+def sign_up(db: Database, data: SubscriberInput, now: datetime,
+            may_mail: Callable[[Session], bool] | None = None) -> SignUp:
     """Make the address pending (new, or back after leaving) and queue one confirmation mail per cool-down.
 
     A confirmed address (active or paused) is left exactly as it is: anyone can type
     anyone's address, so a sign-up must never change a confirmed subscriber's profile.
+    `may_mail` (in this transaction) is asked only when a mail would go: the per-mailbox
+    limit counts mails sent, never attempts, so attempts alone cannot lock anyone out.
     """
     if not data.email:
         raise ValueError("a sign-up needs an email address")
@@ -53,7 +59,8 @@ def sign_up(db: Database, data: SubscriberInput, now: datetime) -> SignUp:
         outcome: SignUpOutcome = "new" if known is None else "pending" if known.status == "pending" else "returning"
         if known is not None and known.status == "unsubscribed":
             subscribers.set_status(session, person.id, "pending", now)
-        queued = subscribers.claim_confirm_mail(session, person.id, now, CONFIRM_COOLDOWN)
+        queued = (subscribers.claim_confirm_mail(session, person.id, now, CONFIRM_COOLDOWN)
+                  and (may_mail is None or may_mail(session)))
         if queued:
             outbox.plan(session, person.id, "email", "confirm", now.isoformat(), now)
         return SignUp(person.id, outcome, queued)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from zoneinfo import available_timezones
 
 from email_validator import EmailNotValidError, validate_email
 
@@ -13,6 +15,7 @@ from bot.profile import check_interests
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 MAX_INTERESTS = 50
+SHOWN_ERRORS = 5  # the first few problems of a profile are named; the rest are counted
 
 
 class InvalidSubscriber(ValueError):
@@ -49,25 +52,15 @@ def validate_subscriber(raw: RawSubscriber, *, require_email: bool = False) -> S
     `require_email` is for the web sign-up, where the address is the only way in.
     """
     errors: dict[str, str] = {}
-    email = _email(raw.email, errors) if require_email or (raw.email or "").strip() else None
-    interests = [i.strip() for i in raw.interests if i and i.strip()]
-    if not interests:
-        errors["interests"] = "give at least one interest"
-    elif len(interests) > MAX_INTERESTS:
-        errors["interests"] = f"at most {MAX_INTERESTS} interests, got {len(interests)}"
-    else:
-        problems = check_interests(interests)
-        if problems:
-            errors["interests"] = "; ".join(f"interest {n} ({interests[n - 1][:60]!r}): {err}" for n, err in problems)
-    frequency = (raw.frequency or "daily").strip().lower()
+    email = _email(_text(raw.email), errors) if require_email or _text(raw.email).strip() else None
+    interests = _interests(raw.interests, errors)
+    frequency = _text(raw.frequency or "daily").strip().lower()
     if frequency not in ("daily", "weekly"):
-        errors["frequency"] = f"must be daily or weekly, not {frequency!r}"
+        errors["frequency"] = f"must be daily or weekly, not {shown(frequency)}"
     hour = _hour(raw.hour, errors)
     tz = _tz(raw.tz, errors)
     weekday = _weekday(raw.weekday, errors)
-    telegram = (raw.telegram or "").strip() or None
-    if telegram is not None and not telegram.lstrip("-").isdigit():
-        errors["telegram"] = f"a Telegram chat id is a number, not {telegram!r}"
+    telegram = _telegram(raw.telegram, errors)
     if email is None and telegram is None and "email" not in errors and "telegram" not in errors:
         errors["email"] = "give an email address or a Telegram chat id (or both)"
     if errors:
@@ -76,49 +69,122 @@ def validate_subscriber(raw: RawSubscriber, *, require_email: bool = False) -> S
                            weekday=weekday, telegram_chat_id=telegram)
 
 
+def _interests(given: object, errors: dict[str, str]) -> list[str]:
+    """The interests, counted before any is parsed; only the first few problems are named."""
+    if isinstance(given, str) or not isinstance(given, Sequence) or not all(isinstance(i, str) for i in given):
+        errors["interests"] = "give the interests as text, one per line"
+        return []
+    interests = [i.strip() for i in given if i.strip()]
+    if not interests:
+        errors["interests"] = "give at least one interest"
+    elif len(interests) > MAX_INTERESTS:
+        errors["interests"] = f"at most {MAX_INTERESTS} interests, got {len(interests)}"
+    elif (bad := next((n for n, i in enumerate(interests, 1) if unprintable(i)), None)) is not None:
+        errors["interests"] = f"interest {bad} holds {unprintable(interests[bad - 1])}; type it again as plain text"
+    else:
+        problems = check_interests(interests)
+        if problems:
+            listed = "; ".join(f"interest {n} ({shown(interests[n - 1], 60)}): {err}"
+                               for n, err in problems[:SHOWN_ERRORS])
+            more = len(problems) - SHOWN_ERRORS
+            errors["interests"] = listed + (f"; and {more} more" if more > 0 else "")
+    return interests
+
+
+def unprintable(text: str) -> str | None:
+    """What in `text` cannot go into a mail or a page as typed (a control character, an undecodable byte), or None."""
+    for char in text:
+        kind = unicodedata.category(char)
+        if kind == "Cs":
+            return "bytes that are not valid text (UTF-8)"
+        if kind == "Cc" and char != "\t":
+            return f"a control character (U+{ord(char):04X})"
+    return None
+
+
+def _text(value: object) -> str:
+    return "" if value is None else str(value)
+
+
 def _email(text: str | None, errors: dict[str, str]) -> str:
+    """The address as we can mail it: ASCII before the @, the domain IDNA-encoded (`bücher.de` -> `xn--bcher-kva.de`).
+
+    Mail servers without SMTPUTF8 cannot take a non-ASCII local part, and our mails are
+    sent without it: such an address is refused here, never stored and retried forever.
+    """
+    address = (text or "").strip()
+    local = address.rpartition("@")[0]
+    if local and not local.isascii():
+        errors["email"] = (f"we can only send to addresses with plain letters, digits and . _ + - before the @ "
+                           f"(not {shown(local)}); use another address")
+        return ""
     try:
-        return validate_email((text or "").strip(), check_deliverability=False).normalized.lower()
+        return validate_email(address, check_deliverability=False, allow_smtputf8=False).ascii_email.lower()
     except EmailNotValidError as exc:
         errors["email"] = str(exc)
         return ""
 
 
+def shown(value: object, limit: int = 40) -> str:
+    """`value` quoted for a message, cut to `limit` characters: a message never repeats a whole hostile field."""
+    text = str(value)
+    return repr(text if len(text) <= limit else text[:limit] + "…")
+
+
 def _hour(value: str | int | None, errors: dict[str, str]) -> int:
     if value is None or value == "":
         return 7
-    try:
-        hour = int(value)
-    except (TypeError, ValueError):
-        hour = -1
-    if not 0 <= hour <= 23:
-        errors["hour"] = f"must be a whole hour from 0 to 23, not {value!r}"
+    hour = _whole(value, 23)
+    if hour is None:
+        errors["hour"] = f"must be a whole hour from 0 to 23, not {shown(value)}"
+        return 7
     return hour
 
 
-def _tz(value: str | None, errors: dict[str, str]) -> str:
-    name = (value or "UTC").strip()
+def _whole(value: str | int, top: int) -> int | None:
+    """A whole number from 0 to `top`, from an int or one or two ASCII digits; None for anything else.
+
+    Only this closed set reaches int(): no Unicode digits ('²'), no 5,000-digit strings.
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if 0 <= value <= top else None
+    text = str(value).strip()
+    if len(text) <= 2 and text.isascii() and text.isdigit() and int(text) <= top:
+        return int(text)
+    return None
+
+
+def _tz(value: object, errors: dict[str, str]) -> str:
+    """A zone name from the closed set of `available_timezones()`: nothing else is ever opened as a file."""
+    name = _text(value or "UTC").strip()
     if name not in _zone_names():
-        try:
-            ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError):
-            errors["tz"] = f"unknown time zone {name!r}; use an IANA name such as Europe/Berlin"
+        errors["tz"] = f"unknown time zone {shown(name)}; use an IANA name such as Europe/Berlin"
+        return "UTC"
     return name
 
 
 def _weekday(value: str | int | None, errors: dict[str, str]) -> int:
     if value is None or value == "":
         return 0
-    if isinstance(value, int) or str(value).isdigit():
-        day = int(value)
-        if 0 <= day <= 6:
-            return day
-    elif str(value).strip().lower() in WEEKDAYS:
-        return WEEKDAYS.index(str(value).strip().lower())
-    errors["weekday"] = f"must be a day name (monday..sunday), not {value!r}"
-    return 0
+    day = _whole(value, 6)
+    if day is None and isinstance(value, str) and value.strip().lower() in WEEKDAYS:
+        day = WEEKDAYS.index(value.strip().lower())
+    if day is None:
+        errors["weekday"] = f"must be a day name (monday..sunday) or 0-6, not {shown(value)}"
+        return 0
+    return day
 
 
+def _telegram(value: object, errors: dict[str, str]) -> str | None:
+    chat = _text(value).strip() or None
+    if chat is not None and not _CHAT_ID.fullmatch(chat):
+        errors["telegram"] = f"a Telegram chat id is a number, not {shown(chat)}"
+    return chat
+
+
+_CHAT_ID = re.compile(r"-?[0-9]{1,20}", re.ASCII)  # Telegram ids fit in 52 bits
 _ZONES: set[str] = set()
 
 

@@ -180,6 +180,16 @@ def test_home_with_errors(world: World, page: Page, axe: str):
     check(page, "home-errors", axe)
 
 
+def test_home_with_too_many_interests(world: World, page: Page, axe: str):
+    page.goto(world.base + "/")
+    page.fill("#email", "someone@example.org")
+    page.locator("#interests").evaluate("(box, text) => { box.value = text; }", "(\n" * 3000)  # a pasted file
+    page.click("button[value=subscribe]")
+    assert page.locator("#interests-error li").all_inner_texts() == [
+        "At most 50 interests, one per line: this has 3000. Keep the ones that matter most."]
+    check(page, "home-too-many-interests", axe)
+
+
 def test_home_with_preview(world: World, page: Page, axe: str):
     page.goto(world.base + "/")
     page.fill("#email", "someone@example.org")

@@ -45,3 +45,16 @@ def test_secret_key_is_required_for_a_public_base_url_and_generated_once_for_a_l
     key = require_secret_key(local)
     assert len(key) >= 32 and require_secret_key(local) == key
     assert (tmp_path / "secret.key").stat().st_mode & 0o077 == 0
+
+
+def test_trusted_proxies_and_health_details_are_checked_when_read(tmp_path):
+    none = tmp_path / "none.toml"
+    config = load_config({"PAPERPOST_DATA": str(tmp_path)}, none)
+    assert config["PAPERPOST_TRUSTED_PROXIES"] == () and config["PAPERPOST_HEALTH_DETAILS"] is False
+    config = load_config({"PAPERPOST_DATA": str(tmp_path), "PAPERPOST_TRUSTED_PROXIES": " 10.0.0.7/8, ::1 ,",
+                          "PAPERPOST_HEALTH_DETAILS": "1"}, none)
+    assert config["PAPERPOST_TRUSTED_PROXIES"] == ("10.0.0.0/8", "::1/128") and config["PAPERPOST_HEALTH_DETAILS"]
+    for name, value in (("PAPERPOST_TRUSTED_PROXIES", "*"), ("PAPERPOST_TRUSTED_PROXIES", "proxy.local"),
+                        ("PAPERPOST_HEALTH_DETAILS", "maybe")):
+        with pytest.raises(ConfigError, match=name):
+            load_config({"PAPERPOST_DATA": str(tmp_path), name: value}, none)

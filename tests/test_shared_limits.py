@@ -13,7 +13,7 @@ from starlette.testclient import TestClient
 from bot.app import App
 from bot.config import load_config
 from bot.store import limits, open_database
-from bot.store.schema import RateHitRow
+from bot.store.schema import OutboxRow, RateHitRow
 from subscribers.ratelimit import RateLimiter, Rule
 from subscribers.web.routes import Limits, create_app
 
@@ -34,17 +34,20 @@ def sign_up(client: TestClient, address: str) -> int:
                                            "weekday": "0", "hour": "7", "tz": "UTC", "csrf": csrf}).status_code
 
 
-def test_two_web_processes_share_the_per_address_and_per_ip_limits(env, database_url, monkeypatch):
+def test_two_web_processes_share_the_per_mailbox_and_per_ip_limits(env, database_url, monkeypatch):
     apps, (one, two) = two_sites(database_url, monkeypatch,
-                                 Limits(signups_per_address=Rule(3, 3600), signups_per_ip=Rule(7, 3600)))
+                                 Limits(mails_per_mailbox=Rule(2, 900), signups_per_ip=Rule(7, 3600)))
     try:
-        # One address, alternating between the two processes: the third attempt in all is the last allowed.
-        assert [sign_up(c, "ada@example.org") for c in (one, two, one, two, one)] == [200, 200, 200, 429, 429]
-        # The IP limit counts across both processes too: 5 attempts above (refused ones count), 2 more, then no.
-        assert [sign_up(c, f"p{n}@example.org") for n, c in enumerate((two, one, two))] == [200, 200, 429]
+        # One mailbox under four plus-tags, alternating between the two processes: two mails in all.
+        assert [sign_up(c, f"ada+{n}@example.org") for n, c in enumerate((one, two, one, two))] == [200] * 4
+        with apps[0].db.session() as session:
+            mails = session.scalar(select(func.count()).select_from(OutboxRow).where(OutboxRow.kind == "confirm"))
+        assert mails == 2
+        # The IP limit counts across both processes too: 4 attempts above, 3 more, then no.
+        assert [sign_up(c, f"p{n}@example.org") for n, c in enumerate((two, one, two, one))] == [200, 200, 200, 429]
         with apps[0].db.session() as session:
             keys = dict(session.execute(select(RateHitRow.key, RateHitRow.count)).all())
-        assert keys["address:ada@example.org"] == 5 and keys["signup:testclient"] == 8
+        assert keys["mailbox:ada@example.org"] == 4 and keys["signup:testclient"] == 8
     finally:
         for app in apps:
             app.close()

@@ -24,7 +24,8 @@ from bot.config import load_config
 from bot.models import Paper
 from bot.jobs.cycle import match_step, send_step
 from bot.jobs.plan import plan_digests
-from bot.store import papers, subscribers
+from bot.store import outbox, papers, subscribers
+from liveserver import wait_until
 from smtpserver import SmtpSink
 from subscribers.web.server import build_server
 
@@ -70,6 +71,11 @@ def site(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple
     thread.join(timeout=10)
     sink.stop()
     app.close()
+
+
+def outbox_kinds(app: App) -> list[str]:
+    with app.db.session() as session:
+        return [item.kind for item in outbox.list_outbox(session)]
 
 
 def shoot(page: Page, name: str) -> None:
@@ -136,6 +142,7 @@ def test_sign_up_confirm_manage_digest_unsubscribe(site: tuple[App, SmtpSink, st
         assert page.locator("h1").inner_text() == "Check your inbox"
         shoot(page, "04-check-inbox")
 
+        wait_until(lambda: outbox_kinds(app) == ["confirm"])  # the sign-up runs just after the answer
         assert send_step(app).sent == 1  # the worker's send step
         [confirmation] = mails_to(sink, 1)
         assert confirmation["Subject"] == "Confirm your paperpost subscription"

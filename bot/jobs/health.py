@@ -1,14 +1,19 @@
 """Health of the service (for GET /healthz): the database answers, sources were polled, the outbox drains,
-the worker's jobs keep running, and which workers are alive (a lock test) with their roles."""
+the worker's jobs keep running, and which workers are alive (a lock test) with their roles.
+
+The report is for operators; the public answer (`public_health`) is the status alone unless they ask.
+"""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import text
 
 from bot.jobs.liveness import alive_among
+from bot.logs import redact
 from bot.store import Database, heartbeats, outbox, sources, workers
 from bot.store.heartbeats import Heartbeat
 from bot.store.workers import WorkerInfo
@@ -70,3 +75,11 @@ def health_report(db: Database, now: datetime) -> tuple[bool, dict[str, Any]]:
     worker_ok, worker = worker_report(beats, now)
     return worker_ok, {"database": "ok", "sources": polled, "outbox": backlog, "worker": worker,
                        "workers": workers_report(registered, alive), "checked_at": now.isoformat()}
+
+
+def public_health(healthy: bool, report: dict[str, Any], *, details: bool) -> dict[str, Any]:
+    """What GET /healthz shows: the status alone, or with `details` the whole report (secrets blanked)."""
+    status = {"healthy": healthy, "status": "ok" if healthy else "unhealthy"}
+    if not details:
+        return status
+    return {**status, **json.loads(redact(json.dumps(report, default=str)))}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from bot.jobs.health import health_report
+from bot.jobs.health import health_report, public_health
 from bot.models import Subscriber
 from bot.channels.email.digest_mail import load_digest, preview_digest
 from bot.store import outbox
@@ -20,8 +20,9 @@ NOTICES = {"saved": "Your changes are saved.", "paused": "Paused: no digests unt
 ONE_CLICK = ("List-Unsubscribe", "One-Click")
 
 
-def _manage(site: Site, request: Request, person: Subscriber, status: int = 200, **extra: object) -> Response:
-    context = form_context(None, ProfileForm.from_subscriber(person), tz_chosen=True)
+def _manage(site: Site, request: Request, person: Subscriber, status: int = 200, *, form: ProfileForm | None = None,
+            **extra: object) -> Response:
+    context = form_context(None, form or ProfileForm.from_subscriber(person), tz_chosen=True)
     context.update(extra)
     return site.pages.render(request, "manage.html", status, title="Your subscription", person=person,
                              telegram_code=context.pop("telegram_code", None),
@@ -53,7 +54,7 @@ async def manage_post(site: Site, request: Request) -> Response:
         if action == "preview":
             errors, found = await run_preview(site, typed)
             return _manage(site, request, person, form=typed, errors=errors, preview=found)
-        checked = check_form(typed, person)
+        checked = await site.blocking(check_form, typed, person)
         if checked.data is None:
             return _manage(site, request, person, 400, form=typed, errors=checked.errors)
         await site.blocking(service.update_profile, db, person.id, checked.data, now)
@@ -124,5 +125,8 @@ async def digest_page(site: Site, request: Request) -> Response:
 
 
 async def healthz(site: Site, request: Request) -> Response:
+    """Public: healthy or not, nothing more; the details (sources, jobs, workers' hosts and pids) only when
+    PAPERPOST_HEALTH_DETAILS=1, else on the command line (`paperpost stats`, `paperpost sources list`)."""
     healthy, details = await site.blocking(health_report, site.app.db, site.app.clock())
-    return JSONResponse({"healthy": healthy, **details}, status_code=200 if healthy else 503)
+    body = public_health(healthy, details, details=site.app.config["PAPERPOST_HEALTH_DETAILS"])
+    return JSONResponse(body, status_code=200 if healthy else 503)

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from functools import cache
 from zoneinfo import available_timezones
 
 from bot.models import Subscriber, SubscriberInput
 from bot.profile import check_interests
-from subscribers.validation import WEEKDAYS, InvalidSubscriber, RawSubscriber, split_interests, validate_subscriber
+from subscribers.validation import (MAX_INTERESTS, SHOWN_ERRORS, WEEKDAYS, InvalidSubscriber, RawSubscriber,
+                                    split_interests, unprintable, validate_subscriber)
 
 FIELDS = ("email", "interests", "frequency", "weekday", "hour", "tz")
 HONEYPOT = "website"  # hidden from people; bots that fill every field fill it
+# Most characters shown back per field: a full profile is 50 lines of 300 characters; an address is 254.
+SHOWN_CHARS = {"interests": MAX_INTERESTS * 302, "email": 320}
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,10 @@ class ProfileForm:
     def interest_lines(self) -> list[str]:
         return split_interests(self.interests)
 
+    def shown(self) -> "ProfileForm":
+        """The form as the page shows it back: each field cut to what a real profile can need."""
+        return ProfileForm(**{name: value[:SHOWN_CHARS.get(name, 100)] for name, value in asdict(self).items()})
+
 
 @dataclass(frozen=True)
 class Checked:
@@ -55,7 +62,11 @@ class Checked:
 
 
 def check_form(form: ProfileForm, person: Subscriber | None = None) -> Checked:
-    """Validate the form: a sign-up needs the typed address; the manage page keeps `person`'s email and chat."""
+    """Validate the form: a sign-up needs the typed address; the manage page keeps `person`'s email and chat.
+
+    CPU work (the parser): call it off the event loop. The interests are counted before
+    any is parsed, and only the first few problems are named, so no body makes it slow.
+    """
     lines = form.interest_lines
     raw = RawSubscriber(email=form.email if person is None else person.email, interests=lines,
                         frequency=form.frequency, hour=form.hour, tz=form.tz, weekday=form.weekday,
@@ -63,27 +74,32 @@ def check_form(form: ProfileForm, person: Subscriber | None = None) -> Checked:
     try:
         return Checked(form, validate_subscriber(raw, require_email=person is None))
     except InvalidSubscriber as exc:
-        errors = {name: [message] for name, message in exc.errors.items()}
-    if "interests" in errors and lines:
+        errors = {name: [_sentence(message)] for name, message in exc.errors.items()}
+    if "interests" in errors and lines and not any(map(unprintable, lines)):
         detailed = interest_errors(lines)
         if detailed:
             errors["interests"] = detailed
-    if "email" in errors:
-        errors["email"] = [_sentence(errors["email"][0])]
     return Checked(form, None, errors)
 
 
 def interest_errors(lines: list[str]) -> list[str]:
-    """One message per bad interest: its number, the problem and the column where it is."""
+    """One message per bad interest (the first few): its number, the problem and the column where it is."""
+    if len(lines) > MAX_INTERESTS:  # counted, never parsed: a pasted file gets one sentence, not one per line
+        return [f"At most {MAX_INTERESTS} interests, one per line: this has {len(lines)}. "
+                "Keep the ones that matter most."]
+    problems = check_interests(lines)
     messages = []
-    for number, error in check_interests(lines):
+    for number, error in problems[:SHOWN_ERRORS]:
         where = f", column {error.position}" if error.position else ""
         messages.append(f"Interest {number}{where}: {error.message}.")
+    if len(problems) > SHOWN_ERRORS:
+        messages.append(f"And {len(problems) - SHOWN_ERRORS} more: fix these first.")
     return messages
 
 
 def _sentence(message: str) -> str:
-    return message if len(message) < 300 else message[:297] + "…"
+    text = message if len(message) < 300 else message[:297] + "…"
+    return text[:1].upper() + text[1:] + ("" if text.endswith((".", "…")) else ".")
 
 
 @cache

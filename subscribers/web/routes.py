@@ -65,7 +65,7 @@ def create_app(app: App, *, limits: Limits | None = None, limiter: RateLimiter |
     return Starlette(
         routes=routes,
         middleware=[Middleware(SecurityHeaders), Middleware(BodyLimit, max_bytes=limits.max_body, too_large=too_large)],
-        exception_handlers={404: pages.not_found, 405: pages.not_found, 500: pages.server_error,
+        exception_handlers={400: pages.unreadable, 404: pages.not_found, 405: pages.not_found, 500: pages.server_error,
                             Exception: pages.server_error},
     )
 

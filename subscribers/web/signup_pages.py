@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -13,7 +14,7 @@ from subscribers.web.site import Site
 def form_context(checked: Checked | None, form: ProfileForm, preview: service.Preview | None = None,
                  tz_chosen: bool = False) -> dict[str, object]:
     """What the profile fields need (shared by the sign-up and manage pages)."""
-    return {"form": form, "errors": checked.errors if checked else {}, "preview": preview, "zones": time_zones(),
+    return {"form": form.shown(), "errors": checked.errors if checked else {}, "preview": preview, "zones": time_zones(),
             "weekdays": WEEKDAY_NAMES, "tz_chosen": tz_chosen}
 
 
@@ -22,7 +23,7 @@ async def run_preview(site: Site, form: ProfileForm) -> tuple[dict[str, list[str
     lines = form.interest_lines
     if not lines:
         return {"interests": ["Type at least one interest to preview it."]}, None
-    problems = interest_errors(lines)
+    problems = await site.blocking(interest_errors, lines)
     if problems:
         return {"interests": problems}, None
     config = site.app.config
@@ -50,19 +51,17 @@ async def subscribe(site: Site, request: Request) -> Response:
         context = form_context(Checked(typed, None, errors), typed, found, tz_chosen=True)
         return site.pages.render(request, "home.html", title="Subscribe", **context)
     if form.get(HONEYPOT):
-        return site.pages.render(request, "inbox.html", title="Check your inbox", email=typed.email.strip()[:320])
-    checked = check_form(typed)
+        return site.pages.render(request, "inbox.html", title="Check your inbox", email=typed.shown().email.strip())
+    checked = await site.blocking(check_form, typed)
     if checked.data is None:
         return site.pages.render(request, "home.html", 400, title="Subscribe: please check the form",
                                  **form_context(checked, typed, tz_chosen=True))
     if not await site.allow(f"signup:{ip}", site.limits.signups_per_ip):
         return site.too_many(request, site.limits.signups_per_ip)
-    if not await site.allow(f"address:{checked.data.email}", site.limits.signups_per_address):
-        return site.too_many(request, site.limits.signups_per_address)
-    result = await site.blocking(service.sign_up, site.app.db, checked.data, site.app.clock())
-    if result.mail_queued and site.wake_sender is not None:
-        site.wake_sender()
-    return site.pages.render(request, "inbox.html", title="Check your inbox", email=checked.data.email)
+    # Up to here the work is the same for every address; the sign-up (which differs) runs after the answer.
+    page = site.pages.render(request, "inbox.html", title="Check your inbox", email=checked.data.email)
+    page.background = BackgroundTask(site.sign_up_later, checked.data)
+    return page
 
 
 async def confirm_page(site: Site, request: Request) -> Response:

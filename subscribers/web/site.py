@@ -2,25 +2,29 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from itsdangerous import SignatureExpired
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
 from bot.app import App
-from bot.models import Subscriber
+from bot.models import Subscriber, SubscriberInput
 from bot.tokens import BadToken, Purpose
 from subscribers import service
+from subscribers.web.clients import client_address, limit_key, networks
 from subscribers.web.csrf import COOKIE, FIELD, Csrf
 from subscribers.web.templating import Pages
-from subscribers.ratelimit import RateLimiter, Rule
+from subscribers.ratelimit import RateLimiter, Rule, mailbox_key
 
 T = TypeVar("T")
+log = logging.getLogger("paperpost.web")
 
 
 @dataclass(frozen=True)
@@ -29,7 +33,10 @@ class Limits:
 
     posts_per_ip: Rule = Rule(30, 60.0)  # any form POST (previews too)
     signups_per_ip: Rule = Rule(10, 3600.0)
-    signups_per_address: Rule = Rule(5, 3600.0)
+    # Confirmation mails into one mailbox (plus-tags and dots folded), besides one per address per cool-down.
+    # Mails are counted, not attempts, and the window is short: strangers cannot lock the owner out for long,
+    # and the owner's earlier mail (its link works for 7 days) and their manage link keep working meanwhile.
+    mails_per_mailbox: Rule = Rule(2, 900.0)
     max_body: int = 256 * 1024  # bytes; a full profile is ~15 KB
     max_fields: int = 40
 
@@ -40,6 +47,7 @@ class Site:
     def __init__(self, app: App, pages: Pages, csrf: Csrf, limits: Limits, limiter: RateLimiter,
                  wake_sender: Callable[[], None] | None):
         self.app = app
+        self.proxies = networks(app.config["PAPERPOST_TRUSTED_PROXIES"])
         self.pages = pages
         self.csrf = csrf
         self.limits = limits
@@ -62,13 +70,30 @@ class Site:
         return self.pages.error(request, 403, "This form was open too long or cookies are blocked. "
                                 "Go back, reload the page and send it again.")
 
-    @staticmethod
-    def client_ip(request: Request) -> str:
-        return request.client.host if request.client else "unknown"
+    def client_ip(self, request: Request) -> str:
+        """The rate-limit key of the visitor: their address (behind trusted proxies only), IPv6 by /64."""
+        peer = request.client.host if request.client else None
+        return limit_key(client_address(peer, request.headers.getlist("x-forwarded-for"), self.proxies))
 
     async def allow(self, key: str, rule: Rule) -> bool:
         """Count one attempt against `rule` (a database write: off the event loop)."""
         return await self.blocking(self.limiter.allow, key, rule)
+
+    def sign_up_later(self, data: SubscriberInput) -> None:
+        """The sign-up itself, run after the answer is sent (a BackgroundTask), so that new and known
+        addresses get the same work before it and the same answer: nothing in the reply tells them apart."""
+        mailbox = mailbox_key(data.email or "")
+
+        def may_mail(session: Session) -> bool:
+            return self.limiter.allow_in(session, mailbox, self.limits.mails_per_mailbox)
+
+        try:
+            result = service.sign_up(self.app.db, data, self.app.clock(), may_mail)
+        except Exception:  # noqa: BLE001 - the visitor has their answer; the failure is logged, not raised
+            log.exception("sign-up failed after the answer was sent")
+            return
+        if result.mail_queued and self.wake_sender is not None:
+            self.wake_sender()
 
     def too_many(self, request: Request, rule: Rule) -> Response:
         minutes = max(1, round(rule.window / 60))

@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 
 from bot.digest.rendering import Renderer
+from bot.logs import redact
 from subscribers.web.csrf import COOKIE, Csrf
 from subscribers.web.middleware import SECURITY_HEADERS
 
@@ -52,10 +53,15 @@ class Pages:
 
     async def server_error(self, request: Request, exc: Exception) -> Response:
         """The 500 page: outside every other middleware, so it carries the security headers itself."""
-        log.error("error on %s %s: %r", request.method, request.url.path, exc)
+        log.error("error on %s %s: %s", request.method, redact(request.url.path), redact(f"{exc!r}"[:500]))
         response = self.error(request, 500, "Something went wrong on our side. Please try again in a few minutes.")
-        response.headers.update(SECURITY_HEADERS)
+        response.headers.update({**SECURITY_HEADERS, "cache-control": "no-store"})
         return response
+
+    async def unreadable(self, request: Request, exc: Exception) -> Response:
+        """A body the form parser refused (too many fields, a file, broken multipart): our page, not plain text."""
+        return self.error(request, 400, "The form could not be read. Reload the page and send it again.",
+                          title="The form could not be read")
 
     async def not_found(self, request: Request, exc: Exception) -> Response:
         status = getattr(exc, "status_code", 404)

@@ -18,7 +18,11 @@ def compose_confirm(session: Session, item: OutboxItem, ctx: MailContext) -> Env
     person = subscribers.get_subscriber(session, item.subscriber_id)
     if person is None or person.status != "pending" or person.email is None or not person.email_on:
         return None
+    # Nothing typed into the form is repeated here: anyone can type anyone's address, and a mail that
+    # quoted their text would carry a stranger's message ("your account is locked, visit ...") in our name.
+    count = len(person.interests)
     context = {"person": person, "confirm_url": ctx.link("confirm", person),
+               "interest_count": f"{count} interest{'s' if count != 1 else ''}",
                "valid_days": CONFIRM_MAX_AGE // 86400, "base_url": ctx.config.base_url,
                "postal_address": ctx.config["PAPERPOST_POSTAL_ADDRESS"], "subject": CONFIRM_SUBJECT}
     text, html = ctx.renderer.render_email("confirm", **context)
