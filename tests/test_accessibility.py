@@ -199,6 +199,18 @@ def test_home_with_preview(world: World, page: Page, axe: str):
     check(page, "home-preview", axe)
 
 
+def test_home_with_look_alike_warnings(world: World, page: Page, axe: str):
+    page.goto(world.base + "/")
+    page.fill("#email", "someone@example.org")
+    page.fill("#interests", "reward \u2212survey\ndiffusion \u041eR graphs")  # a minus sign; a Cyrillic O in OR
+    page.click("button[value=preview]")
+    warnings = page.locator("#interests-warning li").all_inner_texts()
+    assert len(warnings) == 2 and warnings[0].startswith("Line 1, column 8:") and "minus sign" in warnings[0]
+    assert warnings[1].startswith("Line 2, column 11:") and "plain word" in warnings[1]
+    assert "interests-warning" in page.locator("#interests").get_attribute("aria-describedby")
+    check(page, "home-look-alike-warnings", axe)
+
+
 def test_check_your_inbox(world: World, page: Page, axe: str):
     page.goto(world.base + "/")
     page.fill("#email", "katherine@example.org")

@@ -6,7 +6,9 @@ from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import Response
 
+from bot.profile import interest_warnings
 from subscribers import service
+from subscribers.validation import MAX_INTERESTS
 from subscribers.web.forms import HONEYPOT, WEEKDAY_NAMES, Checked, ProfileForm, check_form, interest_errors, time_zones
 from subscribers.web.site import Site
 
@@ -15,7 +17,13 @@ def form_context(checked: Checked | None, form: ProfileForm, preview: service.Pr
                  tz_chosen: bool = False) -> dict[str, object]:
     """What the profile fields need (shared by the sign-up and manage pages)."""
     return {"form": form.shown(), "errors": checked.errors if checked else {}, "preview": preview, "zones": time_zones(),
-            "weekdays": WEEKDAY_NAMES, "tz_chosen": tz_chosen}
+            "weekdays": WEEKDAY_NAMES, "tz_chosen": tz_chosen, "warnings": lookalike_warnings(form)}
+
+
+def lookalike_warnings(form: ProfileForm) -> list[str]:
+    """What in the typed interests is not what it seems (look-alike dashes, operators, mixed scripts), by line."""
+    return [f"Line {n}, {warning}" for n, line in enumerate(form.interest_lines[:MAX_INTERESTS], 1)
+            for warning in interest_warnings(line)]
 
 
 async def run_preview(site: Site, form: ProfileForm) -> tuple[dict[str, list[str]], service.Preview | None]:
