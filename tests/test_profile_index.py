@@ -227,3 +227,11 @@ def test_hits_found_again_at_render_time_are_the_hits_of_matching(profile_list, 
     again = with_hits(stored, by_id)
     assert [(m.subscriber_id, m.paper_id, m.interests, m.hits) for m in again] == [
         (m.subscriber_id, m.paper_id, m.interests, m.hits) for m in made]
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(profiles, papers(), st.frozensets(st.sampled_from([f"p{i}" for i in range(6)])))
+def test_stored_rows_are_the_matches_without_their_hits(profile_list, batch, hot):
+    """What matching stores (MatchSets.rows) is each Match's subscriber, paper, score and lines, exactly."""
+    sets = ProfileIndex.build(profile_list).match_sets(batch, hot)
+    assert sorted(sets.rows()) == sorted((m.subscriber_id, m.paper_id, m.score, m.interests) for m in sets.matches())

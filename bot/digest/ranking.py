@@ -22,8 +22,11 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 def score(hits: Iterable[Hit], interests: int, upvotes: int | None) -> float:
     """A match's score: 100 if a hit is in the title, 10 per interest, 1 per term, plus upvotes/(upvotes+50)."""
     hits = list(hits)
-    title = any(h.field == "title" for h in hits)
-    terms = len({h.term.casefold() for h in hits})
+    return score_of(any(h.field == "title" for h in hits), interests, len({h.term.casefold() for h in hits}), upvotes)
+
+
+def score_of(title: bool, interests: int, terms: int, upvotes: int | None) -> float:
+    """`score` from what it counts: a title hit, the matched interests, the distinct terms, the upvotes."""
     return _TITLE * title + _INTEREST * min(interests, 9) + _TERM * min(terms, 9) + popularity(upvotes)
 
 

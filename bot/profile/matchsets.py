@@ -16,7 +16,7 @@ from bot.models import Hit, Match, Paper
 from bot.profile.program import Program, evaluate_bits
 from bot.profile.reading import Reading
 from bot.profile.reference import hit_order
-from bot.digest.ranking import score
+from bot.digest.ranking import score, score_of
 
 Held = tuple[int, str, int]  # interest line number, its text, index of its (program, papers) result
 _Leaf = tuple[int, str]  # atom, the term as written
@@ -77,18 +77,17 @@ class MatchSets:
         """(subscriber, paper id, score, interest lines) of every match, as `matches()` but without hits:
         what storing needs, made without a Match (or a hit tuple) per pair."""
         ids = [p.id for p in self.papers]
-        for batch in self._each(lambda sid, i, made, texts: (sid, ids[i], made[1], texts),
-                                lambda m: (m.subscriber_id, m.paper_id, m.score, m.interests)):
+        for batch in self._each(lambda sid, i, made, texts: (sid, ids[i], made[1], texts), self._merged_row):
             yield from batch
 
     def each_subscriber(self) -> Iterator[list[Match]]:
         """The Matches of one subscriber at a time: a broad day's millions of pairs need never be in memory at once."""
         ids = [p.id for p in self.papers]
-        return self._each(lambda sid, i, made, texts: Match(sid, ids[i], made[1], texts, made[0]), lambda m: m)
+        return self._each(lambda sid, i, made, texts: Match(sid, ids[i], made[1], texts, made[0]), self._merged)
 
     def _each(self, one: Callable[[int, int, _Made, tuple[str, ...]], Any],
-              merged_one: Callable[[Match], Any]) -> Iterator[list[Any]]:
-        """Per subscriber, `one(...)` of each pair matched by a single line, `merged_one(Match)` of the others."""
+              merge: Callable[[int, int, list[Held]], Any]) -> Iterator[list[Any]]:
+        """Per subscriber, `one(...)` of each pair matched by a single line, `merge(...)` of the others."""
         rows = self._rows_made
         for sid, held in self._held.items():
             out: list[Match] = []
@@ -108,7 +107,7 @@ class MatchSets:
                 else:  # the usual case: every paper of this line matched through it alone
                     out.extend([one(sid, i, made, texts) for i, made in shared])
             for i in merged:
-                out.append(merged_one(self._merged(sid, i, held)))
+                out.append(merge(sid, i, held))
             yield out
 
     def hits_of(self, subscriber_id: int, paper_index: int) -> tuple[Hit, ...]:
@@ -160,6 +159,18 @@ class MatchSets:
         hits = tuple(sorted({h for _, _, k in lines for h in self._hits(k, i)}, key=hit_order))
         paper = self.papers[i]
         return Match(sid, paper.id, score(hits, len(interests), paper.upvotes), interests, hits)
+
+    def _merged_row(self, sid: int, i: int, held: list[Held]) -> tuple[int, str, float, tuple[str, ...]]:
+        """`_merged` as a stored row: its score counted from the lines' hits, without merging them."""
+        lines = sorted((line, text, k) for line, text, k in held if self._results[k][1] >> i & 1)
+        interests = tuple(dict.fromkeys(text for _, text, _ in lines))
+        title, terms = False, set()
+        for _, _, k in lines:
+            for hit in self._hits(k, i):
+                title = title or hit.field == "title"
+                terms.add(hit.term.casefold())
+        paper = self.papers[i]
+        return sid, paper.id, score_of(title, len(interests), len(terms), paper.upvotes), interests
 
     def _hits(self, k: int, i: int) -> tuple[Hit, ...]:
         """The hits of one distinct interest in paper i."""

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from bot.digest.evidence import with_hits
 from bot.models import Hit, Match
+from bot.store.database import for_bulk_writes
 from bot.store.papers import papers_by_id
 from bot.store.schema import MatchDeliveryRow, MatchRow, OutboxRow
 
@@ -41,6 +42,7 @@ def save_match_rows(session: Session, matches: Iterable[tuple[int, str, float, t
     first: a changed profile runs over papers that thousands of others matched. The rows
     go straight to the driver (a broad day stores millions: no SQLAlchemy work per row).
     """
+    for_bulk_writes(session)
     connection = session.connection()
     dialect = connection.dialect
     created = MatchRow.__table__.c.created_at.type.dialect_impl(dialect).bind_processor(dialect)
@@ -179,6 +181,7 @@ def attach_unsent(session: Session, outbox_ids: list[int], channel: str = EMAIL)
 
     The planner's path: a broad day links millions of matches, none of them through Python.
     """
+    for_bulk_writes(session)
     for start in range(0, len(outbox_ids), _CHUNK):
         chosen = select(MatchRow.id, literal(channel), OutboxRow.id).join(
             OutboxRow, OutboxRow.subscriber_id == MatchRow.subscriber_id).where(
