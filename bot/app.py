@@ -17,6 +17,8 @@ from bot.channels.channel import Channel, Composer
 from bot.channels.context import MailContext
 from bot.channels.email import Mailer
 from bot.channels.email.channel import build_mailer, email_channel
+from bot.channels.telegram.bridge import BotBridge
+from bot.channels.telegram.channel import build_bridge, telegram_channel
 from bot.config import Config, require_secret_key
 from bot.digest.rendering import Renderer
 from bot.jobs.poll import Poller
@@ -59,6 +61,11 @@ class App:
                       pacer=HostPacer(), default_interval=self.config["PAPERPOST_POLL_INTERVAL"])
 
     @cached_property
+    def telegram(self) -> BotBridge | None:
+        """This process's Telegram bot (None without PAPERPOST_TELEGRAM_TOKEN), shared by senders and commands."""
+        return build_bridge(self.config)
+
+    @cached_property
     def mail_context(self) -> MailContext:
         return MailContext(self.config, self.renderer, self.tokens, self.clock)
 
@@ -82,12 +89,15 @@ class App:
     def close(self) -> None:
         if "http" in self.__dict__:
             self.http.close()
+        if self.__dict__.get("telegram") is not None:
+            self.telegram.close()
         if "db" in self.__dict__:
             self.db.dispose()
 
 
 # The delivery channels of every process, each built for one send pass (None: not configured here).
-# A channel joins with one entry: Telegram adds `lambda app: telegram_channel(app.config, app.db)`.
+# A channel joins with one entry.
 CHANNELS: tuple[Callable[[App], Channel | None], ...] = (
     lambda app: email_channel(app.config, app.db, extra_composers=app.extra_composers),
+    lambda app: telegram_channel(app.config, app.db, app.telegram),
 )

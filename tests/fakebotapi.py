@@ -47,6 +47,9 @@ class Rule:
     description: str
     times: int | None = 1
     parameters: dict[str, Any] = field(default_factory=dict)
+    after: int = 0  # let this many messages through first
+    delay: float = 0.0  # seconds to wait before answering (a timeout on the client's side)
+    raw: bytes | None = None  # a body that is not the Bot API's JSON
 
 
 class FakeBotAPI:
@@ -114,8 +117,9 @@ class FakeBotAPI:
             return next(u for u in self._updates if u["update_id"] == update_id)
 
     def fail(self, chat_id: int | str, status: int, *, times: int | None = 1, retry_after: int | None = None,
-             description: str | None = None, migrate_to: int | None = None) -> None:
-        """Answer sendMessage to `chat_id` with `status` the next `times` times (None: always)."""
+             description: str | None = None, migrate_to: int | None = None, after: int = 0, delay: float = 0.0,
+             raw: bytes | None = None) -> None:
+        """Answer sendMessage to `chat_id` with `status` the next `times` times (None: always), `after` accepted ones."""
         parameters: dict[str, Any] = {}
         if retry_after is not None:
             parameters["retry_after"] = retry_after
@@ -124,7 +128,7 @@ class FakeBotAPI:
         text = description or {429: f"Too Many Requests: retry after {retry_after}", 403: "Forbidden: bot was blocked "
                                "by the user", 400: "Bad Request: chat not found"}.get(status, "error")
         with self._cond:
-            self.rules.setdefault(str(chat_id), []).append(Rule(status, text, times, parameters))
+            self.rules.setdefault(str(chat_id), []).append(Rule(status, text, times, parameters, after, delay, raw))
 
     def sent(self, chat_id: int | str | None = None) -> list[Call]:
         """The sendMessage calls that were accepted (to `chat_id`, or to anyone)."""
@@ -167,7 +171,7 @@ class FakeBotAPI:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
                 status, payload = fake._dispatch(self.path, self.headers.get("Content-Type", ""), body)
-                data = json.dumps(payload).encode()
+                data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
@@ -218,15 +222,23 @@ class FakeBotAPI:
 
     def _api_sendMessage(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:  # noqa: N802
         chat = str(params.get("chat_id"))
+        rule: Rule | None = None
         with self._cond:
             rules = self.rules.get(chat, [])
-            if rules:
+            if rules and rules[0].after > 0:
+                rules[0].after -= 1
+            elif rules:
                 rule = rules[0]
                 if rule.times is not None:
                     rule.times -= 1
                     if rule.times <= 0:
                         rules.pop(0)
-                return _error(rule.status, rule.description, rule.parameters)
+        if rule is not None:
+            if rule.delay:
+                time.sleep(rule.delay)
+            if rule.raw is not None:
+                return rule.status, rule.raw  # type: ignore[return-value]
+            return _error(rule.status, rule.description, rule.parameters)
         problem = _check(params)
         if problem:
             return _error(400, f"Bad Request: {problem}")

@@ -46,7 +46,7 @@ from sqlalchemy.engine import make_url
 
 from bot.app import App
 from bot.errors import WorkerLockHeld
-from bot.jobs.cycle import match_step, plan_step, send_step
+from bot.jobs.cycle import alert_step, match_step, plan_step, send_step
 from bot.jobs.liveness import WorkerHandle
 from bot.jobs.locks import PlannerLock
 from bot.jobs.poll import PollReport, poll_one
@@ -216,6 +216,12 @@ class Worker:
         self._match()
         now = self.app.clock()
         report = plan_step(self.app, now=now)
+        alerts = alert_step(self.app, now=now)
+        if alerts.alerts or alerts.grouped or alerts.daily or alerts.held:
+            log_event("alerts.planned", alerts=alerts.alerts, grouped=alerts.grouped, daily=alerts.daily,
+                      held=alerts.held)
+        if alerts.alerts or alerts.grouped or alerts.daily:
+            self._wake("send")
         if not report.planned:
             return
         with self.app.db.session() as session:
