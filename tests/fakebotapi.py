@@ -164,6 +164,8 @@ class FakeBotAPI:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as the real API: no new connection per call
+
             def log_message(self, *args: object) -> None:
                 pass
 

@@ -13,6 +13,7 @@ retried then, and the thread sends to other chats meanwhile.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
@@ -20,11 +21,11 @@ from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy.exc import IntegrityError
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
 from telegram import error as tg_error
 from telegram.constants import ParseMode
 
-from bot.channels.outcomes import SENT, Outcome, recipient_gone, retry_after
+from bot.channels.outcomes import SENT, Outcome, permanent, retry_after
 from bot.channels.rate import SharedRate
 from bot.channels.telegram.bridge import BotBridge
 from bot.channels.telegram.message import Part, TelegramMessage
@@ -35,7 +36,9 @@ from bot.store import Database, subscribers, telegram_state
 CHAT_INTERVAL = 1.0  # seconds between two messages to one chat (Telegram: about one per second)
 MAX_WAIT = 2.0  # a chat free within this is waited for; later, the row is retried then
 GONE_HOLD = 600.0  # seconds a chat that answered 403 is not tried by any sender (its channel goes off meanwhile)
-RATE_MARGIN = 0.9  # the overall rate is paced at 90% of the setting: room for jitter on the way to Telegram
+# The chat's channel is being turned off by the row that met the 403: the others fail for good, unsent.
+ALREADY_GONE = permanent("telegram: the chat refused an earlier message of this pass (403); not sent")
+RATE_MARGIN = 0.8  # the overall rate is paced at 80% of the setting: room for the jitter on the way to Telegram
 
 
 def _utc(seconds: float) -> datetime:
@@ -62,13 +65,16 @@ class TelegramSender:
     def send(self, message: TelegramMessage) -> Outcome:
         chat = message.chat_id
         for part in message.parts:
-            with self._lock:
-                if chat in self._gone:
-                    return recipient_gone("telegram: Forbidden: this chat refused an earlier message")
+            if self._refused(chat):
+                return ALREADY_GONE
             outcome, chat = self._send_part(message, chat, part)
             if outcome is not SENT:
                 return outcome
         return SENT
+
+    def _refused(self, chat: str) -> bool:
+        with self._lock:
+            return chat in self._gone
 
     def close(self) -> None:
         pass  # the bridge belongs to the App: one per process, closed with it
@@ -79,12 +85,9 @@ class TelegramSender:
         waited = self._take_chat(chat)
         if waited is not None:
             return retry_after(waited, f"telegram: chat {chat} is paced; next message in {waited:.1f} s"), chat
-        with self._lock:
-            if chat in self._gone:  # refused while this thread waited for the chat
-                return recipient_gone("telegram: Forbidden: this chat refused an earlier message"), chat
+        if self._refused(chat):  # while this thread waited for the chat
+            return ALREADY_GONE, chat
         try:
-            if self.rate is not None:
-                self.rate.wait()
             try:
                 self._post(chat, part)
             except tg_error.ChatMigrated as moved:
@@ -95,8 +98,6 @@ class TelegramSender:
                 waited = self._take_chat(chat)
                 if waited is not None:
                     return retry_after(waited, f"telegram: chat moved to {chat}; sent there next"), chat
-                if self.rate is not None:
-                    self.rate.wait()
                 self._post(chat, part)
         except tg_error.RetryAfter as exc:
             seconds = retry_seconds(exc)
@@ -131,9 +132,27 @@ class TelegramSender:
         if part.buttons:
             markup = InlineKeyboardMarkup([[InlineKeyboardButton(b.text, url=b.url) for b in row]
                                            for row in part.buttons])
-        self.bridge.call(lambda bot: bot.send_message(
-            chat, part.html, parse_mode=ParseMode.HTML, reply_markup=markup,
-            link_preview_options=LinkPreviewOptions(is_disabled=True)))
+
+        async def paced_send(bot: Bot) -> object:
+            await self._overall_slot()
+            return await bot.send_message(chat, part.html, parse_mode=ParseMode.HTML, reply_markup=markup,
+                                          link_preview_options=LinkPreviewOptions(is_disabled=True))
+
+        self.bridge.call(paced_send)
+
+    async def _overall_slot(self) -> None:
+        """Wait for a slot of the overall rate, on the bot's loop, right before the request leaves.
+
+        On a busy machine the loop may get to a send well after its slot; a send that
+        late takes a new slot instead, or the late ones would reach Telegram together.
+        """
+        rate = self.rate
+        if rate is None:
+            return
+        while True:
+            released = await asyncio.to_thread(lambda: (rate.wait(), self._clock())[1])
+            if self._clock() - released <= rate.interval:
+                return
 
     # Chat holds -------------------------------------------------------------------------------------
 
