@@ -14,8 +14,9 @@ from bot.store import matches, papers, subscribers
 
 
 def telegram_app(env: Mapping[str, str], server: FakeBotAPI, clock: Clock | None = None, **settings: str) -> App:
-    return make_app(env, clock or Clock(), PAPERPOST_TELEGRAM_TOKEN=server.token,
-                    PAPERPOST_TELEGRAM_API_URL=server.base_url, PAPERPOST_TELEGRAM_TIMEOUT="5", **settings)
+    values = {"PAPERPOST_TELEGRAM_TOKEN": server.token, "PAPERPOST_TELEGRAM_API_URL": server.base_url,
+              "PAPERPOST_TELEGRAM_TIMEOUT": "5", **settings}
+    return make_app(env, clock or Clock(), **values)
 
 
 def add_chats(app: App, count: int, *, first: int = 1000, started: bool = True,

@@ -54,7 +54,7 @@ class TelegramSender:
         self.connections = connections
         self.rate = SharedRate(db, "telegram", rate * RATE_MARGIN, clock=clock, sleep=sleep) if rate > 0 else None
         self._clock, self._sleep = clock, sleep
-        self._lease = timedelta(seconds=max(60.0, bridge.timeout * 4))  # a crashed holder frees the chat then
+        self._lease = timedelta(seconds=bridge.timeout * 2 + 5)  # a crashed holder frees the chat then
         self._gone: set[str] = set()  # chats that answered 403 in this pass: no second try
         self._lock = threading.Lock()
 
