@@ -7,6 +7,7 @@ points (the CLI, the worker, the web server) ask it for what they need.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 from datetime import datetime, timezone
 from functools import cached_property
 
@@ -38,6 +39,8 @@ class App:
         self.config = config
         self.clock = clock
         self.extra_composers: dict[str, Composer] = {}  # more email composers (tests, plug-ins); digest and confirm are built in
+        # Handles one Telegram update (the chat commands); set by the entry point that wires subscribers in.
+        self.update_handler: Callable[[Any], None] | None = None
 
     @cached_property
     def db(self) -> Database:

@@ -45,6 +45,10 @@ def running_worker(app: App, jobs: Sequence[str] = ("poll", "plan", "send")) -> 
     """Register this process, take or wait for the planner lock, and run the worker's jobs for the block."""
     from bot.jobs.worker import Worker  # imported here: APScheduler is not needed by the other commands
 
+    if app.config["PAPERPOST_TELEGRAM_TOKEN"] and app.update_handler is None:
+        from subscribers.telegram.replies import UpdateHandler  # the CLI wires the chat commands in
+
+        app.update_handler = UpdateHandler(app)
     lock = planner_lock(app.config.database_url, app.config.data_dir)
     sqlite = app.db.is_sqlite
     if sqlite:
