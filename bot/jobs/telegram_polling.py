@@ -71,6 +71,10 @@ class UpdatePolling:
 
     def _run(self) -> None:
         failures = 0
+        try:  # a webhook left from a webhook deployment would make every getUpdates a 409
+            self.bridge.call(lambda bot: bot.delete_webhook())
+        except (TelegramError, TimeoutError) as exc:
+            log_event("telegram.poll_error", level=logging.WARNING, error=f"{exc.__class__.__name__}: {exc}")
         while not self._stop.is_set():
             try:
                 self.poll_once()
