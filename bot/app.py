@@ -41,6 +41,7 @@ class App:
         self.extra_composers: dict[str, Composer] = {}  # more email composers (tests, plug-ins); digest and confirm are built in
         # Handles one Telegram update (the chat commands); set by the entry point that wires subscribers in.
         self.update_handler: Callable[[Any], None] | None = None
+        self.telegram_to_folder = False  # the demo: Telegram messages become .txt files in the outbox folder
 
     @cached_property
     def db(self) -> Database:
@@ -102,5 +103,6 @@ class App:
 # A channel joins with one entry.
 CHANNELS: tuple[Callable[[App], Channel | None], ...] = (
     lambda app: email_channel(app.config, app.db, extra_composers=app.extra_composers),
-    lambda app: telegram_channel(app.config, app.db, app.telegram),
+    lambda app: telegram_channel(app.config, app.db, app.telegram,
+                                 folder=app.config.outbox_dir if app.telegram_to_folder else None),
 )

@@ -54,7 +54,7 @@ def plan_step(app: App, *, ignore_hour: bool = False, only: int | None = None,
 
 def alert_step(app: App, *, now: datetime | None = None) -> AlertPlan:
     """Queue the Telegram alerts of the new matches (nothing without PAPERPOST_TELEGRAM_TOKEN: no one could send them)."""
-    if not app.config["PAPERPOST_TELEGRAM_TOKEN"]:
+    if not app.config["PAPERPOST_TELEGRAM_TOKEN"] and not app.telegram_to_folder:
         return AlertPlan()
     return plan_alerts(app.db, now or app.clock())
 

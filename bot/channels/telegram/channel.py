@@ -4,10 +4,12 @@ of kinds `alert` and `digest`. No token: no channel (Telegram rows stay queued f
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 
 from bot.channels.channel import Channel, Composer
 from bot.channels.telegram.bridge import BotBridge
 from bot.channels.telegram.composers import compose_alert
+from bot.channels.telegram.folder import FolderSender
 from bot.channels.telegram.sender import TelegramSender
 from bot.config import Config
 from bot.store import Database
@@ -25,8 +27,11 @@ def build_bridge(config: Config) -> BotBridge | None:
                      timeout=float(config["PAPERPOST_TELEGRAM_TIMEOUT"]))
 
 
-def telegram_channel(config: Config, db: Database, bridge: BotBridge | None) -> Channel | None:
-    """The Telegram channel of this process, or None when no token is set."""
+def telegram_channel(config: Config, db: Database, bridge: BotBridge | None, *,
+                     folder: Path | None = None) -> Channel | None:
+    """The Telegram channel of this process, or None when no token is set; `folder`: write .txt files (the demo)."""
+    if folder is not None:
+        return Channel(NAME, FolderSender(folder), COMPOSERS)  # type: ignore[arg-type]
     if bridge is None:
         return None
     sender = TelegramSender(bridge, db, rate=config["PAPERPOST_TELEGRAM_RATE"],
