@@ -161,3 +161,24 @@ def test_a_message_split_in_parts_sends_only_the_parts_not_delivered_when_retrie
         seen.update(re.findall(r"calibration, part (s\d+)", parsed.text))
     assert seen == Counter({f"s{n}": 1 for n in range(24)})
     assert "(continued)" in sent[1].params["text"]
+
+
+def test_stats_show_the_alert_lag(tg, server, capsys, monkeypatch):
+    people = add_chats(tg, 3)
+    add_matched_papers(tg, people, 2)
+    plan_alerts(tg.db, tg.clock())
+    send_step(tg)
+    from bot.store import stats
+
+    with tg.db.session() as session:
+        lag = stats.alert_lag(session, stats.first_day(now(), 1))
+    assert lag.sent == 6 and lag.waiting == 0
+    assert 0 <= lag.median_seconds <= lag.max_seconds < 60
+    for name, value in tg.config.values.items():
+        monkeypatch.setenv(name, str(value))
+    from bot.cli import main
+
+    capsys.readouterr()
+    main(["stats"])
+    shown = capsys.readouterr().out
+    assert "6 sent, alert lag (planned to sent) median" in shown, shown
