@@ -182,3 +182,51 @@ def test_stats_show_the_alert_lag(tg, server, capsys, monkeypatch):
     main(["stats"])
     shown = capsys.readouterr().out
     assert "6 sent, alert lag (planned to sent) median" in shown, shown
+
+
+def test_quiet_hours_hold_alerts_then_send_them_as_one_message(env, server):
+    from mailworld import Clock
+
+    clock = Clock(datetime(2026, 11, 28, 23, 0, tzinfo=UTC))  # 23:00 UTC: inside 22-7
+    app = telegram_app(env, server, clock)
+    try:
+        sleeper, = add_chats(app, 1)
+        with app.db.session() as session:
+            subscribers.set_quiet_hours(session, sleeper.id, 22, 7)
+        add_matched_papers(app, [sleeper], 2)
+        assert plan_alerts(app.db, clock()).held == 1
+        clock.advance(hours=3)
+        add_matched_papers(app, [sleeper], 1, tag="b")
+        held = plan_alerts(app.db, clock())
+        assert (held.alerts, held.grouped, held.held) == (0, 0, 0)  # still quiet, held already
+        clock.advance(hours=5)  # 07:00: the hours are over
+        released = plan_alerts(app.db, clock())
+        assert (released.alerts, released.grouped) == (0, 1)
+        send_step(app)
+        assert len(server.sent(sleeper.telegram_chat_id)) == 1
+        assert papers_sent(server, sleeper.telegram_chat_id) == Counter({"a0": 1, "a1": 1, "b0": 1})
+        add_matched_papers(app, [sleeper], 1, tag="c")
+        assert plan_alerts(app.db, clock()).alerts == 1  # and single alerts again after that
+    finally:
+        app.close()
+
+
+def test_daily_mode_sends_one_message_at_the_subscribers_hour(env, server):
+    from mailworld import Clock
+
+    clock = Clock(datetime(2026, 11, 28, 6, 0, tzinfo=UTC))
+    app = telegram_app(env, server, clock)
+    try:
+        reader, = add_chats(app, 1)
+        with app.db.session() as session:
+            subscribers.set_telegram_mode(session, reader.id, "daily")  # at hour 7 UTC, the default
+        add_matched_papers(app, [reader], 3)
+        assert plan_alerts(app.db, clock()) == type(plan_alerts(app.db, clock()))()
+        clock.advance(hours=1)
+        assert plan_alerts(app.db, clock()).daily == 1
+        assert plan_alerts(app.db, clock()).daily == 0  # once a day
+        send_step(app)
+        sent, = server.sent(reader.telegram_chat_id)
+        assert "Your papers of the day: 3" in sent.params["text"]
+    finally:
+        app.close()
