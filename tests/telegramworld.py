@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import datetime
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
+
+import pytest
 
 from fakebotapi import FakeBotAPI
 from mailworld import Clock, make_app
@@ -11,6 +13,17 @@ from mailworld import Clock, make_app
 from bot.app import App
 from bot.models import Hit, Match, Paper, Subscriber, SubscriberInput
 from bot.store import matches, papers, subscribers
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+@pytest.fixture
+def server() -> Iterator[FakeBotAPI]:
+    """The fake Bot API server (import this fixture into a test module to use it)."""
+    with FakeBotAPI() as fake:
+        yield fake
 
 
 def telegram_app(env: Mapping[str, str], server: FakeBotAPI, clock: Clock | None = None, **settings: str) -> App:

@@ -13,23 +13,13 @@ import pytest
 from click.testing import CliRunner
 from fakebotapi import FakeBotAPI
 from telegram_html import check_message
-from telegramworld import add_chats, add_matched_papers, paper, telegram_app
+from telegramworld import add_chats, add_matched_papers, now, paper, server, telegram_app  # noqa: F401 - server: a fixture
 
 from bot.cli import cli
 from bot.jobs.alerts import plan_alerts
 from bot.jobs.cycle import send_step
 from bot.models import Match
 from bot.store import matches, outbox, papers, subscribers
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
-@pytest.fixture
-def server():
-    with FakeBotAPI() as fake:
-        yield fake
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from fakebotapi import FakeBotAPI
 from telegram_html import check_message
-from telegramworld import telegram_app
+from telegramworld import now, server, telegram_app  # noqa: F401 - server: a fixture
 
 from bot.config import SEEDS_DIR
 from bot.jobs.cycle import run_cycle
@@ -19,16 +19,6 @@ from subscribers import service
 from subscribers.telegram.replies import UpdateHandler
 
 CHAT = 5001
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
-@pytest.fixture
-def server():
-    with FakeBotAPI() as fake:
-        yield fake
 
 
 @pytest.fixture

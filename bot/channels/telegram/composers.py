@@ -15,11 +15,12 @@ from sqlalchemy.orm import Session
 
 from bot.channels.channel import RowComposer
 from bot.channels.context import MailContext
+from bot.channels.email.digest_mail import DigestBatch
 from bot.channels.telegram.alert_text import alert_parts
 from bot.channels.telegram.message import TelegramMessage
 from bot.digest.ranking import rank
 from bot.models import Match, Paper, Subscriber
-from bot.store import matches, papers, subscribers, telegram_state
+from bot.store import telegram_state
 from bot.store.outbox import OutboxItem
 
 DAILY_HEADING = "Your papers of the day: {count}"
@@ -39,11 +40,11 @@ class AlertBatch:
 
     @classmethod
     def load(cls, session: Session, items: Iterable[OutboxItem]) -> AlertBatch:
+        """What the digests of a claim need (the same few queries), and the papers already delivered."""
         items = list(items)
-        people = subscribers.subscribers_by_id(session, [i.subscriber_id for i in items])
-        carried = matches.matches_by_outbox(session, [i.id for i in items])
-        found = papers.papers_by_id(session, {m.paper_id for ms in carried.values() for m in ms})
-        return cls(people, carried, found, telegram_state.sent_papers(session, [i.id for i in items]))
+        loaded = DigestBatch.load(session, items)
+        return cls(loaded.people, loaded.carried, loaded.papers,
+                   telegram_state.sent_papers(session, [i.id for i in items]))
 
     def compose(self, item: OutboxItem) -> TelegramMessage | None:
         """The message for `item` (its undelivered papers), or None when it must not be sent any more."""
