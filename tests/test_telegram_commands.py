@@ -3,7 +3,6 @@ each update once, the commands answer, and the alerts follow (the issue's scenar
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 
 import pytest
 from fakebotapi import FakeBotAPI
