@@ -151,3 +151,23 @@ def test_a_standby_that_takes_over_neither_loses_nor_replays_updates(tg, server,
     assert standby.poll_once() == 1  # only the update the old planner never took
     assert standby.poll_once() == 0
     assert person(tg).interests == ("alignment", "diffusion")
+
+
+def test_a_chat_blocked_by_a_403_comes_back_with_start_and_gets_alerts_again(tg, server, polling):
+    from telegramworld import add_matched_papers
+
+    from bot.jobs.alerts import plan_alerts
+    from bot.jobs.cycle import send_step
+
+    say(server, polling, '/subscribe "reward model"')
+    server.fail(CHAT, 403)
+    add_matched_papers(tg, [person(tg)], 1)
+    plan_alerts(tg.db, tg.clock())
+    send_step(tg)
+    assert person(tg).telegram_state == "off"
+    assert "Welcome back" in say(server, polling, "/start")[0]  # the 403 rule was used up: the user unblocked
+    add_matched_papers(tg, [person(tg)], 1, tag="b")
+    assert plan_alerts(tg.db, tg.clock()).alerts == 1
+    before = len(server.sent(CHAT))
+    send_step(tg)
+    assert len(server.sent(CHAT)) == before + 1

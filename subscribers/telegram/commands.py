@@ -25,7 +25,7 @@ from bot.logs import log_event
 from bot.models import Subscriber, SubscriberInput
 from bot.profile import parse_interest, search
 from bot.digest.ranking import rank
-from bot.store import matches, papers, subscribers
+from bot.store import matches, papers, subscribers, telegram_state
 from subscribers import service
 from subscribers.telegram import texts
 from subscribers.telegram.actions import Action, Answer, ButtonRow, Edit, Reply
@@ -104,7 +104,12 @@ class ChatCommands:
         if before is None or not before.telegram_started:
             log_event("telegram.started", subscriber=person.id, new=fresh)
             return [Reply(chat, texts.WELCOME)]
-        return [Reply(chat, texts.WELCOME_BACK if before.telegram_state != "on" else texts.WELCOME)]
+        if before.telegram_state != "on":  # back after a 403: the senders' hold on the chat ends too
+            with self.db.session() as session:
+                telegram_state.free_chat(session, chat, self.now())
+            log_event("telegram.back_on", subscriber=person.id)
+            return [Reply(chat, texts.WELCOME_BACK)]
+        return [Reply(chat, texts.WELCOME)]
 
     def _link(self, chat: str, code: str) -> list[Action]:
         try:
