@@ -7,6 +7,7 @@ points (the CLI, the worker, the web server) ask it for what they need.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 from datetime import datetime, timezone
 from functools import cached_property
 
@@ -17,6 +18,8 @@ from bot.channels.channel import Channel, Composer
 from bot.channels.context import MailContext
 from bot.channels.email import Mailer
 from bot.channels.email.channel import build_mailer, email_channel
+from bot.channels.telegram.bridge import BotBridge
+from bot.channels.telegram.channel import build_bridge, telegram_channel
 from bot.config import Config, require_secret_key
 from bot.digest.rendering import Renderer
 from bot.jobs.poll import Poller
@@ -36,6 +39,9 @@ class App:
         self.config = config
         self.clock = clock
         self.extra_composers: dict[str, Composer] = {}  # more email composers (tests, plug-ins); digest and confirm are built in
+        # Handles one Telegram update (the chat commands); set by the entry point that wires subscribers in.
+        self.update_handler: Callable[[Any], None] | None = None
+        self.telegram_to_folder = False  # the demo: Telegram messages become .txt files in the outbox folder
 
     @cached_property
     def db(self) -> Database:
@@ -57,6 +63,11 @@ class App:
     def poller(self) -> Poller:
         return Poller(client=self.http, user_agent=user_agent(__version__, self.config.base_url), clock=self.clock,
                       pacer=HostPacer(), default_interval=self.config["PAPERPOST_POLL_INTERVAL"])
+
+    @cached_property
+    def telegram(self) -> BotBridge | None:
+        """This process's Telegram bot (None without PAPERPOST_TELEGRAM_TOKEN), shared by senders and commands."""
+        return build_bridge(self.config)
 
     @cached_property
     def mail_context(self) -> MailContext:
@@ -82,12 +93,16 @@ class App:
     def close(self) -> None:
         if "http" in self.__dict__:
             self.http.close()
+        if self.__dict__.get("telegram") is not None:
+            self.telegram.close()
         if "db" in self.__dict__:
             self.db.dispose()
 
 
 # The delivery channels of every process, each built for one send pass (None: not configured here).
-# A channel joins with one entry: Telegram adds `lambda app: telegram_channel(app.config, app.db)`.
+# A channel joins with one entry.
 CHANNELS: tuple[Callable[[App], Channel | None], ...] = (
     lambda app: email_channel(app.config, app.db, extra_composers=app.extra_composers),
+    lambda app: telegram_channel(app.config, app.db, app.telegram,
+                                 folder=app.config.outbox_dir if app.telegram_to_folder else None),
 )

@@ -92,6 +92,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PAPERPOST_TRUSTED_PROXIES", "", "Comma-separated addresses or networks of your reverse proxies (`10.0.0.0/8,::1`): only their X-Forwarded-For is believed, taking the right-most address that is not theirs. Unset: the connecting address is the client.", _networks),
     Setting("PAPERPOST_HEALTH_DETAILS", "0", "1: GET /healthz also shows sources, outbox, jobs and workers (host, pid); 0: status only (details: `paperpost stats`, `paperpost sources list`).", _flag),
     Setting("PORT", "8000", "Port of the web pages (`paperpost web`, `paperpost run`).", _positive_int),
+    Setting("PAPERPOST_TELEGRAM_RATE", "30", "Most Telegram messages per second overall, across every sender process (each chat also gets at most one per second).", _non_negative_float),
+    Setting("PAPERPOST_TELEGRAM_CONNECTIONS", "4", "Telegram messages sent in parallel by one sender process.", _positive_int),
+    Setting("PAPERPOST_TELEGRAM_TIMEOUT", "10", "Seconds to wait for the Bot API before a send counts as failed (it is retried).", _positive_int),
+    Setting("PAPERPOST_TELEGRAM_WEBHOOK", "0", "1: take chat commands on the web app (`POST /telegram/{secret}`) instead of long polling in the worker."),
+    Setting("PAPERPOST_TELEGRAM_WEBHOOK_SECRET", "", "The webhook's path secret and secret-token header. Default: derived from PAPERPOST_SECRET_KEY."),
 )
 
 SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}

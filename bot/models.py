@@ -88,6 +88,10 @@ class Subscriber:
     telegram_state: str = "on"  # on, off
     telegram_reason: str | None = None
     token_secret: str = ""  # bound into signed links; replaced when the person's data is deleted
+    telegram_mode: str = "instant"  # instant: an alert per paper; daily: one Telegram message at `hour`
+    quiet_start: int | None = None  # local hours during which Telegram alerts are held (start inclusive,
+    quiet_end: int | None = None  # end exclusive; None: no quiet hours)
+    telegram_started: bool = False  # the chat wrote /start: an operator-added chat is sent nothing before
 
     @property
     def label(self) -> str:

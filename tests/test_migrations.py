@@ -30,11 +30,12 @@ from bot.cli import main
 from bot.config import load_config
 from bot.errors import ConfigError
 from bot.store import open_database
-from bot.store.database import MIGRATIONS_DIR, make_engine
+from bot.store.database import MIGRATIONS_DIR, _script_directory, make_engine
 from bot.store.schema import Base
 from subscribers.web.routes import create_app
 
 SECRET = "the-previous-release-secret-key"
+HEAD = _script_directory().get_current_head()  # the newest migration (each adds one; the chain is linear)
 PAPERPOST = Path(sys.executable).with_name("paperpost")
 
 # What the previous release wrote, table by table, in raw SQL: the columns of schema 0001.

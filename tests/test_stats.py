@@ -99,7 +99,7 @@ def stats_json(capsys, *args: str) -> dict[str, list[dict]]:  # type: ignore[no-
 
 def test_stats_json_counts_match_the_seed(seeded, capsys):
     found = stats_json(capsys)
-    assert set(found) == {"subscribers", "channels", "papers", "messages", "backlog", "workers"}
+    assert set(found) == {"subscribers", "channels", "papers", "messages", "backlog", "alerts", "workers"}
     assert found["subscribers"] == [{"status": "pending", "count": 1}, {"status": "active", "count": 3},
                                     {"status": "paused", "count": 1}, {"status": "unsubscribed", "count": 2}]
     assert found["channels"] == [  # the unsubscribed are left out

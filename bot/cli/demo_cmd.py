@@ -1,4 +1,4 @@
-"""`paperpost demo`: the whole job offline on the embedded default (seeds in, .eml files out)."""
+"""`paperpost demo`: the whole job offline on the embedded default (seeds in, .eml and Telegram .txt files out)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from bot.cli.source_cmds import print_poll_reports
 from bot.cli.subscriber_cmds import import_subscribers
 from bot.config import SEEDS_DIR
 from bot.jobs.cycle import run_cycle
-from bot.store import sources
+from bot.store import sources, subscribers
+from subscribers.importer import read_subscribers_file
 
 # The seeds are polled like any source: Hugging Face daily-papers JSON read from file:// URLs.
 SEED_SOURCES = (
@@ -23,7 +24,7 @@ SEED_SUBSCRIBERS = SEEDS_DIR / "subscribers.toml"
 @cli.command("demo")
 @pass_app
 def demo_cmd(app: App) -> None:
-    """Run the whole job offline: seed papers -> sample subscribers -> digests in the outbox folder."""
+    """Run the whole job offline: seed papers -> sample subscribers -> digests and Telegram alerts in the outbox folder."""
     if app.config["PAPERPOST_SMTP_URL"]:
         console.print("PAPERPOST_SMTP_URL is set, but the demo only writes to the outbox folder.", style="yellow")
         app.config = type(app.config)({**app.config.values, "PAPERPOST_SMTP_URL": ""})
@@ -31,24 +32,36 @@ def demo_cmd(app: App) -> None:
     with app.db.session() as session:
         names = [sources.ensure_source(session, name, path.as_uri(), "hf", app.clock()).name for name, path in SEED_SOURCES]
     import_subscribers(app, SEED_SUBSCRIBERS)
+    seed_chats = {row.subscriber.telegram_chat_id for row in read_subscribers_file(SEED_SUBSCRIBERS)[0]} - {None}
+    with app.db.session() as session:  # the seed chats play people who sent /start to the bot (no one else's)
+        for chat in sorted(seed_chats):
+            person = subscribers.find_by_identifier(session, f"tg:{chat}")
+            if person is not None and not person.telegram_started:
+                subscribers.telegram_started(session, person.id)
+    app.telegram_to_folder = not app.config["PAPERPOST_TELEGRAM_TOKEN"]  # offline: Telegram messages as .txt files
     written: list[str] = []
+    chats: list[str] = []
     mailer_folder = app.config.outbox_dir
 
     def on_send(item, result: str) -> None:  # type: ignore[no-untyped-def]
-        if result == "sent":
+        if result == "sent" and item.channel == "email":
             written.append(item.email)
+        elif result == "sent":
+            chats.append(item.email or f"#{item.subscriber_id}")
 
     report = run_cycle(app, force_poll=True, ignore_hour=True, source_names=names, on_send=on_send)
     print_poll_reports(report.polls)
     console.print(f"matched {report.matched.papers} new papers and {report.matched.profiles} new profiles: "
                   f"{report.matched.matches} new matches")
     quiet = report.planned.nothing_new
-    console.print(f"digests: {report.sent.sent} written, {report.sent.failed} failed, "
+    console.print(f"digests: {len(written)} written, {report.sent.failed} failed, "
                   f"{quiet} {'subscriber' if quiet == 1 else 'subscribers'} with nothing new")
     for email in written:
         console.print(f"  → {email}")
-    if written:
-        console.print(f"emails (.eml) and previews (.html) are in {mailer_folder}")
+    if chats:
+        console.print(f"telegram: {len(chats)} messages written (.txt), for {', '.join(sorted(set(chats)))}")
+    if written or chats:
+        console.print(f"emails (.eml), previews (.html) and Telegram messages (.txt) are in {mailer_folder}")
     else:
         console.print(f"nothing new to send (the outbox folder is {mailer_folder})")
     click.echo("next: `paperpost search \"reward model\"`, `paperpost subscribers list`, `paperpost papers`")

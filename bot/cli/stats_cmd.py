@@ -30,7 +30,8 @@ def stats_cmd(app: App, days: int, as_json: bool) -> None:
 
 
 def json_lines(found: Stats) -> Iterator[dict[str, Any]]:
-    """One object per line, each with a "section" key (subscribers, channels, papers, messages, backlog, workers)."""
+    """One object per line, each with a "section" key (subscribers, channels, papers, messages, backlog, alerts,
+    workers)."""
     for status, count in found.subscribers.items():
         yield {"section": "subscribers", "status": status, "count": count}
     for c in found.channels:
@@ -42,6 +43,9 @@ def json_lines(found: Stats) -> Iterator[dict[str, Any]]:
                "dropped": m.dropped}
     for b in found.backlog:
         yield {"section": "backlog", "state": b.state, "channel": b.channel, "count": b.count, "oldest": b.oldest}
+    a = found.alerts
+    yield {"section": "alerts", "sent": a.sent, "median_seconds": a.median_seconds, "max_seconds": a.max_seconds,
+           "waiting": a.waiting, "oldest_waiting": a.oldest_waiting}
     for w in found.workers:
         yield {"section": "workers", "id": w.id, "host": w.host, "pid": w.pid, "roles": list(w.roles),
                "started_at": w.started_at, "heartbeat_at": w.heartbeat_at}
@@ -63,6 +67,13 @@ def _tables(found: Stats, days: int) -> None:
                    [(b.state, b.channel, b.count, f"{b.oldest:%Y-%m-%d %H:%M}") for b in found.backlog], title="Backlog")
     else:
         console.print("Backlog: nothing waits.")
+    a = found.alerts
+    if a.sent or a.waiting:
+        lag = (f"median {a.median_seconds:.1f} s, worst {a.max_seconds:.1f} s" if a.sent else "none sent")
+        wait = f"; {a.waiting} waiting since {a.oldest_waiting:%Y-%m-%d %H:%M}" if a.waiting and a.oldest_waiting else ""
+        console.print(f"Telegram alerts since {since}: {a.sent} sent, alert lag (planned to sent) {lag}{wait}.")
+    else:
+        console.print(f"Telegram alerts since {since}: none.")
     if found.workers:
         emit_table(["worker", "host", "pid", "roles", "started", "heartbeat"],
                    [(f"#{w.id}", w.host, w.pid, ",".join(w.roles), f"{w.started_at:%Y-%m-%d %H:%M:%S}",

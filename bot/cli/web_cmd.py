@@ -15,6 +15,9 @@ from bot.cli.root import cli, pass_app
 def web_cmd(app: App, host: str, port: int | None) -> None:
     """Serve the subscription pages (sign up, confirm, manage, unsubscribe) on PORT."""
     from subscribers.web.server import build_server  # imported here: uvicorn costs every other command ~0.7 s
+    from subscribers.web.telegram_webhook import register_webhook_if_wanted
 
     app.db  # noqa: B018 - open and migrate the database before the first visitor, not during their request
-    build_server(app, host, port or app.config["PORT"]).run()
+    server = build_server(app, host, port or app.config["PORT"])
+    register_webhook_if_wanted(app)
+    server.run()

@@ -45,6 +45,10 @@ def running_worker(app: App, jobs: Sequence[str] = ("poll", "plan", "send")) -> 
     """Register this process, take or wait for the planner lock, and run the worker's jobs for the block."""
     from bot.jobs.worker import Worker  # imported here: APScheduler is not needed by the other commands
 
+    if app.config["PAPERPOST_TELEGRAM_TOKEN"] and app.update_handler is None:
+        from subscribers.telegram.replies import UpdateHandler  # the CLI wires the chat commands in
+
+        app.update_handler = UpdateHandler(app)
     lock = planner_lock(app.config.database_url, app.config.data_dir)
     sqlite = app.db.is_sqlite
     if sqlite:
@@ -124,11 +128,13 @@ def worker_cmd(app: App, log_format: str, jobs_text: str) -> None:
 def run_cmd(app: App, log_format: str, host: str, port: int | None) -> None:
     """The web pages and the worker in one process: the single-machine default."""
     from subscribers.web.server import build_server  # the CLI is the one place that wires bot and subscribers
+    from subscribers.web.telegram_webhook import register_webhook_if_wanted
 
     setup_logging(log_format)
     with stop_signals() as stop, running_worker(app) as worker:
         server = build_server(app, host=host, port=port or app.config["PORT"], wake_sender=worker.wake_sender)
         setup_logging(log_format)  # again: building the server set up uvicorn's own logging
+        register_webhook_if_wanted(app)
 
         def stop_pages_when_lost() -> None:  # a worker that lost its liveness lock stops the whole process
             worker.lost.wait()

@@ -1,4 +1,5 @@
-"""The one place that builds the job's steps: match, plan, send, and the full cycle (poll -> match -> plan -> send).
+"""The one place that builds the job's steps: match, plan, alerts, send, and the full cycle (poll -> match -> plan
+-> alerts -> send).
 
 The CLI (`paperpost digest`, `paperpost demo`), `run_cycle` and the worker all
 call these, so every process matches, plans (with PAPERPOST_STALE_HOURS) and
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.app import App
+from bot.jobs.alerts import AlertPlan, plan_alerts
 from bot.jobs.liveness import registered
 from bot.jobs.match import MatchReport, match_pending
 from bot.jobs.plan import PlanReport, plan_digests
@@ -29,6 +31,7 @@ class CycleReport:
     matched: MatchReport
     planned: PlanReport
     sent: SendReport
+    alerts: AlertPlan = AlertPlan()
 
 
 def stale_after(app: App) -> timedelta:
@@ -47,6 +50,13 @@ def plan_step(app: App, *, ignore_hour: bool = False, only: int | None = None,
     """Queue the digests due now (`only`: one subscriber id), dropping those older than PAPERPOST_STALE_HOURS."""
     return plan_digests(app.db, now or app.clock(), ignore_hour=ignore_hour, only_subscriber=only,
                         stale_after=stale_after(app))
+
+
+def alert_step(app: App, *, now: datetime | None = None) -> AlertPlan:
+    """Queue the Telegram alerts of the new matches (nothing without PAPERPOST_TELEGRAM_TOKEN: no one could send them)."""
+    if not app.config["PAPERPOST_TELEGRAM_TOKEN"] and not app.telegram_to_folder:
+        return AlertPlan()
+    return plan_alerts(app.db, now or app.clock())
 
 
 @contextmanager
@@ -86,5 +96,6 @@ def run_cycle(app: App, owner: Owner | None = None, *, force_poll: bool = False,
         polls = poll_sources(app.db, app.poller, names=source_names, force=force_poll, on_start=on_poll)
         matched = match_step(app)
         planned = plan_step(app, ignore_hour=ignore_hour, only=only)
+        alerts = alert_step(app)
         sent = send_step(app, claimer, only_subscriber=only, on_progress=on_send)
-    return CycleReport(polls, matched, planned, sent)
+    return CycleReport(polls, matched, planned, sent, alerts)

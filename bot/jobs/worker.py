@@ -14,7 +14,8 @@ Roles (`paperpost worker --jobs poll,plan,send`, default all):
   wakes `send`) and `prune` (daily: retention);
 - a worker whose lock try failed is a standby (PostgreSQL only: on SQLite a second
   worker refuses to start); bot.jobs.watch retries the lock and makes it the planner
-  when the holder dies;
+  when the holder dies; the planner also long-polls the Telegram bot's updates (chat commands) when a token
+  is set and no webhook takes them (bot.jobs.telegram_polling);
 - `send` (any number of workers; every PAPERPOST_SEND_INTERVAL s, and at once when
   woken: by `plan`, by the web pages in the same process, by a NOTIFY on PostgreSQL
   (bot.jobs.wake), by the watch when a dead worker's rows are there to take back)
@@ -46,12 +47,13 @@ from sqlalchemy.engine import make_url
 
 from bot.app import App
 from bot.errors import WorkerLockHeld
-from bot.jobs.cycle import match_step, plan_step, send_step
+from bot.jobs.cycle import alert_step, match_step, plan_step, send_step
 from bot.jobs.liveness import WorkerHandle
 from bot.jobs.locks import PlannerLock
 from bot.jobs.poll import PollReport, poll_one
 from bot.jobs.prune import prune_step
 from bot.jobs.roles import JOBS, PLANNER_JOBS, Intervals, roles_of
+from bot.jobs.telegram_polling import UpdatePolling
 from bot.jobs.watch import Watch
 from bot.logs import log_event
 from bot.store import heartbeats, outbox, sources
@@ -91,6 +93,7 @@ class Worker:
                            on_planner=self._became_planner, on_planner_lost=self._lost_planner,
                            on_dead=self.wake_sender, on_lost=self._lost_liveness)
         self._listener: OutboxListener | None = None
+        self._updates: UpdatePolling | None = None  # Telegram long polling, while this worker is the planner
 
     @property
     def planning(self) -> bool:
@@ -104,6 +107,7 @@ class Worker:
             self._add("send", self.send_job, self.intervals.send, "delivery", instances=2)
         if self.watch.planning:
             self._add_planner_jobs()
+            self._start_updates()
         self.handle.set_roles(roles_of(self.jobs, self.watch.planning))
         self.scheduler.start()
         self.watch.start()
@@ -129,6 +133,7 @@ class Worker:
         """
         self.stopping.set()
         log_event("worker.stopping", running_jobs=self._running)
+        self._stop_updates()
         self.watch.stop()
         if self._listener is not None:
             self._listener.stop()
@@ -158,6 +163,7 @@ class Worker:
             if self.stopping.is_set():
                 return
             self._add_planner_jobs()
+            self._start_updates()
             self.handle.set_roles(roles_of(self.jobs, True))
         log_event("worker.planner", worker=self.handle.id, roles=",".join(self.handle.roles),
                   lock=self.planner.where if self.planner else None)
@@ -165,6 +171,7 @@ class Worker:
     def _lost_planner(self) -> None:
         """The planner lock's connection died: stop polling and planning, and stand by again."""
         with self._planning_lock:
+            self._stop_updates()
             for job in (*PLANNER_JOBS, "prune"):
                 try:
                     self.scheduler.remove_job(job)
@@ -172,6 +179,19 @@ class Worker:
                     pass
             self.handle.set_roles(roles_of(self.jobs, False))
         log_event("worker.standby", worker=self.handle.id, lock=self.planner.where if self.planner else None)
+
+    def _start_updates(self) -> None:
+        """Poll the bot's updates (the chat commands): the planner only, with a token, and without a webhook."""
+        app = self.app
+        if (self._updates is not None or app.update_handler is None or app.telegram is None
+                or app.config["PAPERPOST_TELEGRAM_WEBHOOK"] == "1"):
+            return
+        self._updates = UpdatePolling(app.db, app.telegram, app.update_handler).start()
+
+    def _stop_updates(self) -> None:
+        if self._updates is not None:
+            self._updates.stop()
+            self._updates = None
 
     def _lost_liveness(self) -> None:
         self.lost.set()
@@ -216,6 +236,12 @@ class Worker:
         self._match()
         now = self.app.clock()
         report = plan_step(self.app, now=now)
+        alerts = alert_step(self.app, now=now)
+        if alerts.alerts or alerts.grouped or alerts.daily or alerts.held:
+            log_event("alerts.planned", alerts=alerts.alerts, grouped=alerts.grouped, daily=alerts.daily,
+                      held=alerts.held)
+        if alerts.alerts or alerts.grouped or alerts.daily:
+            self._wake("send")
         if not report.planned:
             return
         with self.app.db.session() as session:

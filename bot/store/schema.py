@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, false, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
@@ -107,6 +107,16 @@ class SubscriberRow(Base):
     matched_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)  # profile last run over recent papers
     telegram_code: Mapped[str | None] = mapped_column(String(64), nullable=True)  # sha256 of a one-time link code
     telegram_code_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Telegram: an alert per paper (instant) or one message at `hour` (daily); optional quiet hours (local, start
+    # inclusive, end exclusive) during which alerts are held, then sent as one message.
+    telegram_mode: Mapped[str] = mapped_column(String(10), default="instant", server_default="instant")
+    quiet_start: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    quiet_end: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    telegram_held: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # alerts held
+    # The chat wrote to the bot (/start): a chat an operator added is sent nothing until it does.
+    telegram_started: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Matches with a lower id were found before the chat was linked: they are not alerted (they went by email).
+    telegram_from_match: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
     interests: Mapped[list["InterestRow"]] = relationship(
         order_by="InterestRow.position", cascade="all, delete-orphan", lazy="selectin"
@@ -228,3 +238,22 @@ class PaperTombstoneRow(Base):
 
     id: Mapped[str] = mapped_column(String(300), primary_key=True)
     pruned_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class BotStateRow(Base):
+    """Small named values the bot keeps between processes (e.g. the last Telegram update handled)."""
+
+    __tablename__ = "bot_state"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)  # e.g. "telegram.update_id"
+    value: Mapped[str] = mapped_column(Text)
+
+
+class TelegramSentPaperRow(Base):
+    """The papers of a Telegram message already delivered, part by part: a retry sends only the rest."""
+
+    __tablename__ = "telegram_sent_papers"
+
+    outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox.id", ondelete="CASCADE"), primary_key=True)
+    paper_id: Mapped[str] = mapped_column(String(300), primary_key=True)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -52,6 +52,17 @@ class BacklogCount:
 
 
 @dataclass(frozen=True)
+class AlertLag:
+    """Telegram alerts: how long they took from being planned (right after the poll that found them) to Telegram."""
+
+    sent: int  # alerts sent in the window
+    median_seconds: float | None
+    max_seconds: float | None
+    waiting: int  # alerts planned and not sent yet (queued, sending, or waiting for a retry)
+    oldest_waiting: datetime | None
+
+
+@dataclass(frozen=True)
 class Stats:
     since: datetime  # the first day counted (UTC midnight)
     subscribers: dict[str, int]  # status -> count
@@ -60,6 +71,7 @@ class Stats:
     messages: list[MessageDay]
     backlog: list[BacklogCount]
     workers: list[WorkerInfo]
+    alerts: AlertLag = AlertLag(0, None, None, 0, None)
 
 
 def first_day(now: datetime, days: int) -> datetime:
@@ -74,7 +86,7 @@ def collect(session: Session, now: datetime, days: int = 7) -> Stats:
     """Every section of `paperpost stats`, days counted back from today (UTC)."""
     since = first_day(now, days)
     return Stats(since, subscribers_by_status(session), subscribers_by_channel(session), papers_per_day(session, since),
-                 messages_per_day(session, since), backlog(session), live_workers(session, now))
+                 messages_per_day(session, since), backlog(session), live_workers(session, now), alert_lag(session, since))
 
 
 def subscribers_by_status(session: Session) -> dict[str, int]:
@@ -156,3 +168,19 @@ def _utc(value: datetime) -> datetime:
 def live_workers(session: Session, now: datetime, within: timedelta = LIVE_WITHIN) -> list[WorkerInfo]:
     """Workers not known to have stopped whose heartbeat is recent, oldest first."""
     return workers.live_workers(session, beat_since=now - within)
+
+
+def alert_lag(session: Session, since: datetime) -> AlertLag:
+    """The lag of the Telegram alerts sent since `since` (median and worst), and what still waits."""
+    alerts = (OutboxRow.channel == "telegram") & (OutboxRow.kind == "alert")
+    lags = sorted((sent - created).total_seconds() for created, sent in session.execute(
+        select(OutboxRow.created_at, OutboxRow.sent_at).where(alerts, OutboxRow.state == "sent",
+                                                               OutboxRow.sent_at >= since)))
+    waiting = (OutboxRow.state.in_(("queued", "sending"))
+               | ((OutboxRow.state == "failed") & OutboxRow.next_attempt_at.is_not(None)))
+    count, oldest = session.execute(select(func.count(), func.min(OutboxRow.created_at)).where(alerts, waiting)).one()
+    median = None
+    if lags:
+        middle = len(lags) // 2
+        median = lags[middle] if len(lags) % 2 else (lags[middle - 1] + lags[middle]) / 2
+    return AlertLag(len(lags), median, lags[-1] if lags else None, count, _utc(oldest) if oldest else None)

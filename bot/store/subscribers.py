@@ -26,6 +26,8 @@ def to_subscriber(row: SubscriberRow) -> Subscriber:
         email_state=row.email_state or "on", email_reason=row.email_reason,
         telegram_state=row.telegram_state or "on", telegram_reason=row.telegram_reason,
         token_secret=row.token_secret or "",
+        telegram_mode=row.telegram_mode or "instant", quiet_start=row.quiet_start, quiet_end=row.quiet_end,
+        telegram_started=bool(row.telegram_started),
     )
 
 
@@ -326,3 +328,80 @@ def email_schedules(session: Session, only_subscriber: int | None = None) -> lis
         query = query.where(SubscriberRow.id == only_subscriber)
     return [EmailSchedule(*row) for row in session.execute(query)]
 
+
+# Telegram ---------------------------------------------------------------------------------------------
+
+def telegram_started(session: Session, subscriber_id: int) -> Subscriber | None:
+    """The chat wrote /start: it may be sent alerts now, and a chat turned off by a 403 is back on."""
+    row = session.get(SubscriberRow, subscriber_id)
+    if row is None:
+        return None
+    row.telegram_started = True
+    if row.telegram_state != "on":
+        row.telegram_state, row.telegram_reason = "on", None
+    return to_subscriber(row)
+
+
+def set_telegram_mode(session: Session, subscriber_id: int, mode: str) -> Subscriber | None:
+    """`instant` (an alert per paper) or `daily` (one Telegram message at the subscriber's hour)."""
+    if mode not in ("instant", "daily"):
+        raise ValueError(f"unknown Telegram mode {mode!r}")
+    row = session.get(SubscriberRow, subscriber_id)
+    if row is None:
+        return None
+    row.telegram_mode = mode
+    return to_subscriber(row)
+
+
+def set_quiet_hours(session: Session, subscriber_id: int, start: int | None, end: int | None) -> Subscriber | None:
+    """Local hours [start, end) during which Telegram alerts wait (both None: no quiet hours)."""
+    if (start is None) != (end is None) or any(h is not None and not 0 <= h <= 23 for h in (start, end)):
+        raise ValueError("quiet hours are two hours 0-23, or none")
+    row = session.get(SubscriberRow, subscriber_id)
+    if row is None:
+        return None
+    row.quiet_start, row.quiet_end = start, end
+    return to_subscriber(row)
+
+
+@dataclass(frozen=True)
+class TelegramRecipient:
+    """A chat the alerts planner serves: the person, whether alerts were held in quiet hours, and the first
+    match id to alert (earlier ones were found before the chat was linked)."""
+
+    person: Subscriber
+    held: bool
+    from_match: int
+
+
+def telegram_recipients(session: Session, mode: str) -> list[TelegramRecipient]:
+    """Active subscribers whose chat may be sent to in `mode` (on, started)."""
+    rows = session.scalars(select(SubscriberRow).where(
+        SubscriberRow.status == "active", SubscriberRow.telegram_chat_id.is_not(None),
+        SubscriberRow.telegram_state == "on", SubscriberRow.telegram_started.is_(True),
+        SubscriberRow.telegram_mode == mode).order_by(SubscriberRow.id))
+    return [TelegramRecipient(to_subscriber(row), bool(row.telegram_held), row.telegram_from_match or 0) for row in rows]
+
+
+def alert_from_match(session: Session, subscriber_id: int, first_id: int) -> None:
+    """Alert only matches with an id of at least `first_id` (those found from now on)."""
+    row = session.get(SubscriberRow, subscriber_id)
+    if row is not None:
+        row.telegram_from_match = first_id
+
+
+def set_telegram_held(session: Session, subscriber_ids: Iterable[int], held: bool) -> None:
+    """Remember that alerts were held in quiet hours (they go out as one message after), or that they went."""
+    ids = sorted(set(subscriber_ids))
+    for start in range(0, len(ids), 500):
+        session.execute(update(SubscriberRow).where(SubscriberRow.id.in_(ids[start:start + 500]))
+                        .values(telegram_held=held))
+
+
+def move_telegram_chat(session: Session, old_chat_id: str, new_chat_id: str) -> bool:
+    """Telegram moved a group to a new chat id (migrate_to_chat_id): follow it. False when no one had the old id."""
+    row = find_chat_row(session, old_chat_id)
+    if row is None or find_chat_row(session, new_chat_id) is not None:
+        return False
+    row.telegram_chat_id = new_chat_id
+    return True

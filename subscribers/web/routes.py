@@ -25,6 +25,7 @@ from subscribers.web.middleware import BodyLimit, SecurityHeaders
 from subscribers.web.templating import Pages
 from subscribers.ratelimit import RateLimiter
 from subscribers.web.site import Limits, Site
+from subscribers.web.telegram_webhook import telegram_webhook_routes, webhook_wanted
 
 STATIC_DIR = TEMPLATES_DIR / "pages" / "static"
 
@@ -62,6 +63,8 @@ def create_app(app: App, *, limits: Limits | None = None, limiter: RateLimiter |
         route("/healthz", account.healthz, ["GET"]),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]
+    if webhook_wanted(app.config):
+        routes += telegram_webhook_routes(app)
     return Starlette(
         routes=routes,
         middleware=[Middleware(SecurityHeaders), Middleware(BodyLimit, max_bytes=limits.max_body, too_large=too_large)],
