@@ -32,9 +32,16 @@ _SECRETS = (
     (re.compile(r"[\w-]+\.[\w-]{6}\.[\w-]{27}(?![\w-])", re.ASCII), REDACTED),
     # A Telegram bot token (in API URLs).
     (re.compile(r"\d{5,}:[\w-]{30,}", re.ASCII), REDACTED),
-    # user:password@ in any URL (SMTP, database, a feed).
-    (re.compile(r"(://)[^/\s@:]*:[^/\s@]*@"), rf"\g<1>{REDACTED}@"),
+    # user[:password]@ in any URL (SMTP, database, a feed), up to the last @ before the path (a password may hold one).
+    (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/?#\s]*@"), rf"\g<1>{REDACTED}@"),
 )
+_CREDENTIALS = _SECRETS[-1]
+
+
+def hide_credentials(text: str) -> str:
+    """`text` with the user name and password of every URL in it blanked (what a source shows and records)."""
+    pattern, replacement = _CREDENTIALS
+    return pattern.sub(replacement, text)
 
 
 def redact(text: str) -> str:

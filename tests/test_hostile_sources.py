@@ -300,7 +300,7 @@ def test_a_source_that_has_credentials_never_shows_them(run, server, env):
     assert all(code in (0, 1) for code, _, _ in outputs)
     shown = "".join(out + err for _, out, err in outputs)
     assert "hunter2" not in shown and "reader:" not in shown
-    assert "***@127.0.0.1" in shown and "HTTP 500" in shown
+    assert "[redacted]@127.0.0.1" in shown and "HTTP 500" in shown
 
 
 def test_a_permanent_redirect_is_shown_and_followed_only_once_accepted(run, server):
@@ -358,8 +358,8 @@ def test_the_moved_to_column_arrives_with_every_source_kept(tmp_path):
 
 
 @pytest.mark.parametrize("text, shown", [
-    ("could not process http://u:p@127.0.0.1/x: ValueError", "could not process http://***@127.0.0.1/x: ValueError"),
-    ("https://a@b:c@host/feed and ftp://x:y@h/", "https://***@host/feed and ftp://***@h/"),
+    ("could not process http://u:p@127.0.0.1/x: ValueError", "could not process http://[redacted]@127.0.0.1/x: ValueError"),
+    ("https://a@b:c@host/feed and ftp://x:y@h/", "https://[redacted]@host/feed and ftp://[redacted]@h/"),
     ("https://host/path@not-a-user", "https://host/path@not-a-user"),
 ])
 def test_errors_are_stored_with_the_credentials_of_every_url_hidden(db, text, shown):

@@ -181,9 +181,7 @@ def _drain(db: Database, channel: Channel, ctx: MailContext, owner: Owner, recor
                 counts[result] += 1
                 if on_progress:
                     on_progress(item, result)
-            if len(claimed) < size:
-                break
-            size = min(batch, size * 2)
+            size = min(batch, size * 2)  # a short claim is not the end: other senders may have taken the rest
 
 
 def _prepare(session: Session, claimed: list[OutboxItem], channel: Channel, ctx: MailContext,

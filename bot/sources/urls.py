@@ -5,18 +5,15 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
+from bot.logs import hide_credentials
 from bot.sources.addresses import classify, ip_literal
 
 
 __all__ = ["redact_urls", "source_url_problem"]
 
-# scheme://user[:password]@ up to the last @ before the path (a password may hold an unescaped @).
-_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/?#\s]*@")
-
-
 def redact_urls(text: str) -> str:
-    """Return `text` with the user name and password of every URL in it replaced by `***`."""
-    return _USERINFO.sub(r"\1***@", text)
+    """Return `text` with the user name and password of every URL in it blanked (bot.logs: one rule for all)."""
+    return hide_credentials(text)
 
 
 def source_url_problem(url: str) -> str | None:

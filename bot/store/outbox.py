@@ -107,18 +107,25 @@ def claim(session: Session, now: datetime, *, owner_id: int, kinds: Collection[t
     candidates = candidates.order_by(OutboxRow.id).limit(limit)
     if session.get_bind().dialect.name == "postgresql":
         candidates = candidates.with_for_update(skip_locked=True)
-    found = session.execute(candidates).all()
-    if not found:
-        return []
-    was_sending = {row_id for row_id, state in found if state == "sending"}
-    # The WHERE checks again: on SQLite another process may have claimed a row since the SELECT.
-    claimed_ids = list(session.scalars(
-        update(OutboxRow).where(OutboxRow.id.in_([row_id for row_id, _ in found]), _claimable(now, dead_owners))
-        .values(state="sending", owner_id=owner_id, lease_until=now + timedelta(seconds=lease_seconds),
-                attempts=OutboxRow.attempts + 1)
-        .returning(OutboxRow.id)
-    ))
-    return get_items(session, claimed_ids, taken_over=was_sending)
+    for _ in range(_CLAIM_TRIES):
+        found = session.execute(candidates).all()
+        if not found:
+            return []
+        was_sending = {row_id for row_id, state in found if state == "sending"}
+        # The WHERE checks again: on SQLite another process may have claimed a row since the SELECT. If it took
+        # them all, look again (now inside our write transaction, which sees its claim): rows may remain.
+        claimed_ids = list(session.scalars(
+            update(OutboxRow).where(OutboxRow.id.in_([row_id for row_id, _ in found]), _claimable(now, dead_owners))
+            .values(state="sending", owner_id=owner_id, lease_until=now + timedelta(seconds=lease_seconds),
+                    attempts=OutboxRow.attempts + 1)
+            .returning(OutboxRow.id)
+        ))
+        if claimed_ids:
+            return get_items(session, claimed_ids, taken_over=was_sending)
+    return []
+
+
+_CLAIM_TRIES = 3  # SELECT then UPDATE races other senders on SQLite; the second look runs in our write lock
 
 
 def renew(session: Session, owner_id: int, now: datetime, lease_seconds: int) -> int:

@@ -31,6 +31,9 @@ def can_receive(person: Subscriber | None) -> bool:
     return (person is not None and person.status == "active" and person.telegram_on and person.telegram_started)
 
 
+EVERY_PAPER = 10**9  # hits are found for as many papers as a message carries
+
+
 @dataclass(frozen=True)
 class AlertBatch:
     people: dict[int, Subscriber]
@@ -42,7 +45,7 @@ class AlertBatch:
     def load(cls, session: Session, items: Iterable[OutboxItem]) -> AlertBatch:
         """What the digests of a claim need (the same few queries), and the papers already delivered."""
         items = list(items)
-        loaded = DigestBatch.load(session, items)
+        loaded = DigestBatch.load(session, items, cap=EVERY_PAPER)  # an alert shows every paper it carries
         return cls(loaded.people, loaded.carried, loaded.papers,
                    telegram_state.sent_papers(session, [i.id for i in items]))
 
