@@ -250,7 +250,7 @@ def test_manage_chat_only_person(world: World, page: Page, axe: str):
 def test_manage_with_errors_and_a_telegram_code(world: World, page: Page, axe: str):
     page.goto(world.url("manage", world.email_person))
     page.click("button[value=telegram]")
-    assert re.search(r"/link [A-Z0-9]{4}-[A-Z0-9]{4}", page.locator("main").inner_text())
+    assert re.search(r"/start [A-Z0-9]{4}-[A-Z0-9]{4}", page.locator("main").inner_text())
     check(page, "manage-telegram", axe)
     page.click("button[value=delete]")  # the box is not ticked: an error, nothing deleted
     assert page.locator("#confirm_delete").get_attribute("aria-invalid") == "true"

@@ -137,3 +137,27 @@ def test_queued_rows_notify_the_senders_on_postgresql_at_commit(env, database_ur
     with app.db.session() as session:
         assert outbox.backlog(session) == {"queued": 2}
     app.close()
+
+
+def test_a_message_that_cannot_be_composed_fails_for_good_and_does_not_count_against_the_address(env, database_url):
+    """The same data gives the same error every time: no retries, no bounce counted, the reason recorded."""
+    app = make_app(env, Clock(), DATABASE_URL=database_url)
+    sender = ChatSender(sent())
+    person = person_with_both(app)
+
+    def broken(session, item, ctx):  # type: ignore[no-untyped-def]
+        "ünïcode".encode("ascii")  # what an address that can never be mailed did to the old composer
+
+    channel = Channel("telegram", sender, {"alert": broken})
+    alert = row(app, person, "telegram", "alert")
+    first = send_pending(app.db, [channel], app.mail_context, Owner(1))
+    app.clock.advance(hours=7)  # past every retry time the backoff could have set
+    again = send_pending(app.db, [channel], app.mail_context, Owner(1))
+    assert (first.failed, first.bounced, again.failed, again.sent) == (1, 0, 0, 0) and sender.calls == []
+    with app.db.session() as session:
+        [item] = outbox.get_items(session, [alert])
+        state = subscribers.get_subscriber(session, person.id)
+    assert (item.state, item.attempts) == ("failed", 1)
+    assert item.last_error.startswith("could not compose: UnicodeEncodeError")
+    assert state.telegram_on and state.email_on
+    app.close()

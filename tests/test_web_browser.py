@@ -173,7 +173,7 @@ def test_sign_up_confirm_manage_digest_unsubscribe(site: tuple[App, SmtpSink, st
         assert person is not None and person.interests == ("reward model", "diffusion -survey")
         assert (person.frequency, person.weekday, person.hour, person.tz) == ("weekly", 2, 8, "Asia/Tokyo")
         page.click("button[value=telegram]")
-        assert re.search(r"/link [A-Z0-9]{4}-[A-Z0-9]{4}", page.locator("main").inner_text())
+        assert re.search(r"/start [A-Z0-9]{4}-[A-Z0-9]{4}", page.locator("main").inner_text())
         shoot(page, "09-manage-telegram")
 
         match_step(app)

@@ -276,7 +276,7 @@ def test_manage_saves_previews_pauses_links_telegram_and_deletes(client: TestCli
     client.post(url, data={"csrf": token, "action": "resume"})
     assert person(app).status == "active"
     code_page = client.post(url, data={"csrf": token, "action": "telegram"}).text
-    code = re.search(r"/link ([A-Z0-9]{4}-[A-Z0-9]{4})", code_page).group(1)  # type: ignore[union-attr]
+    code = re.search(r"/start ([A-Z0-9]{4}-[A-Z0-9]{4})", code_page).group(1)  # type: ignore[union-attr]
     from subscribers import service
 
     assert service.link_telegram(app.db, code, "4242", NOW).telegram_chat_id == "4242"  # type: ignore[union-attr]

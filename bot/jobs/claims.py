@@ -92,6 +92,14 @@ class Recorder:
                           channel=channel.name, reason=outcome.reason)
         return result
 
+    def unsendable(self, item: OutboxItem, reason: str) -> str:
+        """The message cannot be written (composing it raised): failed for good, not retried, and not held
+        against the address (no channel hook); `paperpost outbox --failed` shows why."""
+        with self.lock, self.db.session() as session:
+            if not outbox.mark_failed(session, item.id, self.owner_id, reason, None):
+                return self._fenced(item, "failed")
+        return "failed"
+
     def _fenced(self, item: OutboxItem, wanted: str) -> str:
         self._count("fenced")
         log_event("send.fenced", level=logging.WARNING, outbox=item.id, owner=self.owner_id, wanted=wanted,

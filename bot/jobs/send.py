@@ -136,7 +136,9 @@ def _drain(db: Database, channel: Channel, ctx: MailContext, owner: Owner, recor
         try:
             message = compose(item)
         except Exception as exc:  # noqa: BLE001 - a bug in one message must not stop the others; it is recorded
-            return recorder.failed(channel, item, retry_after(None, f"could not compose: {exc.__class__.__name__}: {exc}"))
+            # The same data gives the same error on every attempt: failed for good, with the reason and a traceback.
+            log_event("send.compose_error", level=logging.ERROR, exc_info=True, outbox=item.id, channel=channel.name)
+            return recorder.unsendable(item, f"could not compose: {exc.__class__.__name__}: {exc}")
         if message is None:
             return recorder.dropped(item, "nothing to send any more")
         if stopping():
