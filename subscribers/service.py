@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from bot.digest.highlight import why
 from bot.jobs.match import current_trending
+from bot.logs import log_event
 from bot.models import Match, Paper, Subscriber, SubscriberInput
 from bot.profile import search
 from bot.digest.ranking import rank
@@ -67,14 +68,55 @@ def sign_up(db: Database, data: SubscriberInput, now: datetime,
 
 
 def confirm(db: Database, subscriber_id: int, now: datetime) -> Subscriber | None:
-    """Activate a pending subscriber (idempotent for active ones); None when they left or are gone."""
+    """Activate a pending subscriber (idempotent for active ones), or turn on an address a chat-only person
+    added; None when they left or are gone."""
     with db.session() as session:
         person = subscribers.get_subscriber(session, subscriber_id)
         if person is None or person.status not in ("pending", "active", "paused"):
             return None
         if person.status == "pending":
             person = subscribers.set_status(session, subscriber_id, "active", now)
+        if awaits_email_confirmation(person):
+            person = subscribers.set_channel_state(session, subscriber_id, "email", True)
+            log_event("subscriber.email_added", subscriber=subscriber_id)
         return person
+
+
+def awaits_email_confirmation(person: Subscriber) -> bool:
+    """An address added to a chat-only subscription, not confirmed yet (no digest goes there before)."""
+    return person.email is not None and person.email_state == "off" and person.email_reason == subscribers.EMAIL_UNCONFIRMED
+
+
+AddEmailOutcome = Literal["sent", "cooldown", "taken"]
+
+
+def add_email(db: Database, subscriber_id: int, email: str, now: datetime,
+              may_mail: Callable[[Session], bool] | None = None) -> AddEmailOutcome:
+    """A chat-only person gives an address: kept off, and a confirmation mail queued (one per cool-down).
+
+    "taken": the address is someone else's subscription (nothing changes: link the chat from that
+    address's manage page instead). The address must already be checked (validation.checked_email).
+    """
+    with db.session() as session:
+        person = subscribers.get_subscriber(session, subscriber_id)
+        if person is None or (person.email is not None and not awaits_email_confirmation(person)):
+            return "taken"
+        try:
+            subscribers.add_email(session, subscriber_id, email)
+        except subscribers.IdentityTaken:
+            return "taken"
+        if not (subscribers.claim_confirm_mail(session, subscriber_id, now, CONFIRM_COOLDOWN)
+                and (may_mail is None or may_mail(session))):
+            return "cooldown"
+        outbox.plan(session, subscriber_id, "email", "confirm", now.isoformat(), now)
+        return "sent"
+
+
+def telegram_settings(db: Database, subscriber_id: int, mode: str, quiet: tuple[int, int] | None) -> Subscriber | None:
+    """Instant alerts or one daily message in Telegram, and the local hours alerts wait (None: none)."""
+    with db.session() as session:
+        subscribers.set_telegram_mode(session, subscriber_id, mode)
+        return subscribers.set_quiet_hours(session, subscriber_id, *(quiet or (None, None)))
 
 
 def update_profile(db: Database, subscriber_id: int, data: SubscriberInput, now: datetime) -> Subscriber | None:
@@ -141,9 +183,11 @@ def stop_telegram(db: Database, chat_id: str) -> StopOutcome:
             return "unknown"
         if person.email is None:
             subscribers.delete_subscriber(session, person.id)
+            log_event("telegram.stopped", subscriber=person.id, outcome="deleted")
             return "deleted"
         subscribers.set_telegram_chat(session, person.id, None)
         subscribers.rotate_token_secret(session, person.id)
+        log_event("telegram.unlinked", subscriber=person.id)
         return "unlinked"
 
 
@@ -173,7 +217,9 @@ def link_telegram(db: Database, code: str, chat_id: str, now: datetime) -> Subsc
         if holder is not None and holder.id != person.id:
             raise subscribers.IdentityTaken(f"Telegram chat {chat_id} already belongs to another subscriber; "
                                             "send /stop there first, then link again.")
-        return subscribers.set_telegram_chat(session, person.id, chat_id)
+        linked = subscribers.set_telegram_chat(session, person.id, chat_id)
+        log_event("telegram.linked", subscriber=person.id)  # the chat id is the person's: not in the log
+        return linked
 
 
 class UnknownLink(BadToken):

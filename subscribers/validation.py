@@ -125,6 +125,15 @@ def _email(text: str | None, errors: dict[str, str]) -> str:
         return ""
 
 
+def checked_email(text: str) -> str:
+    """An address as we can mail it (see `_email`); InvalidSubscriber with the reason when it is not one."""
+    errors: dict[str, str] = {}
+    address = _email(text, errors)
+    if errors:
+        raise InvalidSubscriber(errors)
+    return address
+
+
 def shown(value: object, limit: int = 40) -> str:
     """`value` quoted for a message, cut to `limit` characters: a message never repeats a whole hostile field."""
     text = str(value)

@@ -346,3 +346,53 @@ def test_a_queued_confirmation_wakes_the_sender_once(app: App):
     sign_up(client)
     sign_up(client)  # within the cool-down: nothing queued, nobody woken
     assert woken == [1] and len(outbox_rows(app)) == 1
+
+
+def test_a_chat_only_person_sets_mode_and_quiet_hours_and_adds_an_email_that_is_off_until_confirmed(
+        client: TestClient, app: App):
+    with app.db.session() as session:
+        chat = subscribers.save_subscriber(session, SubscriberInput(None, ("reward model",), telegram_chat_id="555"),
+                                           "active", NOW)[0]
+    url = link(app, "manage", chat)
+    page = client.get(url)
+    assert page.status_code == 200 and 'name="telegram_mode" value="instant" checked' in page.text
+    assert 'id="new_email"' in page.text and "Get a link code" not in page.text
+    token = csrf_of(page.text)
+
+    def by_id():  # type: ignore[no-untyped-def]
+        with app.db.session() as session:
+            return subscribers.get_subscriber(session, chat.id)
+
+    # Telegram settings: closed sets only.
+    for bad in ({"telegram_mode": "loud"}, {"telegram_mode": "daily", "quiet_start": "22"},
+                {"telegram_mode": "daily", "quiet_start": "22", "quiet_end": "²"},
+                {"telegram_mode": "daily", "quiet_start": "7", "quiet_end": "7"}):
+        refused = client.post(url, data={"csrf": token, "action": "telegram_settings", **bad})
+        assert refused.status_code == 400 and 'class="field-error"' in refused.text, bad
+    assert (by_id().telegram_mode, by_id().quiet_start) == ("instant", None)
+    saved = client.post(url, data={"csrf": token, "action": "telegram_settings", "telegram_mode": "daily",
+                                   "quiet_start": "22", "quiet_end": "7"})
+    assert saved.status_code == 303 and saved.headers["location"].endswith("?done=telegram")
+    assert (by_id().telegram_mode, by_id().quiet_start, by_id().quiet_end) == ("daily", 22, 7)
+    shown = client.get(saved.headers["location"]).text
+    assert "Your Telegram settings are saved." in shown and '<option value="22" selected>22:00</option>' in shown
+
+    # An address: refused when it cannot be mailed or is someone else's; else kept off until confirmed.
+    add_active(app, "taken@example.org")
+    assert client.post(url, data={"csrf": token, "action": "add_email", "new_email": "josé@example.org"}).status_code == 400
+    taken = client.post(url, data={"csrf": token, "action": "add_email", "new_email": "Taken@example.org"})
+    assert taken.status_code == 400 and "has its own subscription" in taken.text and by_id().email is None
+    added = client.post(url, data={"csrf": token, "action": "add_email", "new_email": "Chat.Person@example.org"})
+    assert added.status_code == 303 and added.headers["location"].endswith("?done=email")
+    waiting = by_id()
+    assert (waiting.email, waiting.email_on, waiting.telegram_on) == ("chat.person@example.org", False, True)
+    assert "waiting for you to confirm this address" in client.get(url).text
+    with app.db.session() as session:
+        [mail] = [i for i in outbox.list_outbox(session) if i.kind == "confirm"]
+        envelope = compose_confirm(session, mail, app.mail_context)
+    assert mail.subscriber_id == chat.id and envelope is not None and envelope.recipient == "chat.person@example.org"
+    from subscribers import service
+
+    confirmed = service.confirm(app.db, chat.id, NOW)
+    assert confirmed is not None and confirmed.email_on and confirmed.telegram_on and confirmed.status == "active"
+    assert "Get a link code" in client.get(url).text  # now a person with an email

@@ -159,18 +159,34 @@ def _drain(db: Database, channel: Channel, ctx: MailContext, owner: Owner, recor
             return recorder.release(item, outcome.reason)
         return recorder.failed(channel, item, outcome)
 
+    def take(size: int) -> tuple[list[OutboxItem], list[tuple[OutboxItem, RowComposer]]]:
+        """Claim up to `size` rows (a short write, under the recorder's lock) and load what composing them needs."""
+        dead = owner.dead_owners()
+        with recorder.lock, db.session() as session:
+            claimed = outbox.claim(session, ctx.clock(), owner_id=owner.id, kinds=channel.kinds, dead_owners=dead,
+                                   lease_seconds=policy.lease_seconds, limit=size, only_subscriber=only_subscriber)
+        if not claimed:
+            return [], []
+        with db.session() as session:  # reads only: the sending threads record meanwhile
+            return claimed, _prepare(session, claimed, channel, ctx, recorder)
+
     workers = max(1, policy.workers or getattr(channel.sender, "parallelism", 1))
     size = min(batch, FIRST_CLAIM)
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"send-{channel.name}") as pool:
-        while not stopping():
-            dead = owner.dead_owners()
-            with recorder.lock, db.session() as session:
-                claimed = outbox.claim(session, ctx.clock(), owner_id=owner.id, kinds=channel.kinds,
-                                       dead_owners=dead, lease_seconds=policy.lease_seconds, limit=size,
-                                       only_subscriber=only_subscriber)
-                tasks = _prepare(session, claimed, channel, ctx, recorder)
+    # The next claim is taken and loaded while this one is sent: the threads never wait for a claim's loading.
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"send-{channel.name}") as pool, \
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"claim-{channel.name}") as ahead:
+        upcoming = None if stopping() else ahead.submit(take, size)
+        while upcoming is not None:
+            claimed, tasks = upcoming.result()
+            upcoming = None
             if not claimed:
                 break
+            if stopping():  # claimed ahead, not to be sent now: handed back untouched
+                for item, _ in tasks:
+                    counts[recorder.release(item)] += 1
+                break
+            size = min(batch, size * 2)  # a short claim is not the end: other senders may have taken the rest
+            upcoming = ahead.submit(take, size)
             for item in claimed:
                 if item.taken_over:
                     counts["taken_back"] += 1
@@ -183,7 +199,6 @@ def _drain(db: Database, channel: Channel, ctx: MailContext, owner: Owner, recor
                 counts[result] += 1
                 if on_progress:
                     on_progress(item, result)
-            size = min(batch, size * 2)  # a short claim is not the end: other senders may have taken the rest
 
 
 def _prepare(session: Session, claimed: list[OutboxItem], channel: Channel, ctx: MailContext,

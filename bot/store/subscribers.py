@@ -271,6 +271,22 @@ def record_bounce(session: Session, subscriber_id: int, limit: int) -> Subscribe
     return to_subscriber(row)
 
 
+EMAIL_UNCONFIRMED = "waiting for you to confirm this address from the mail we sent"
+
+
+def add_email(session: Session, subscriber_id: int, email: str) -> Subscriber | None:
+    """Give a chat-only person an address, off until they confirm it; IdentityTaken when it is someone else's."""
+    row = session.get(SubscriberRow, subscriber_id)
+    if row is None:
+        return None
+    address = normalise_email(email)
+    other = find_row(session, address)
+    if other is not None and other.id != subscriber_id:
+        raise IdentityTaken(f"{address} belongs to another subscriber")
+    row.email, row.email_state, row.email_reason = address, "off", EMAIL_UNCONFIRMED
+    return to_subscriber(row)
+
+
 def set_channel_state(session: Session, subscriber_id: int, channel: str, on: bool,
                       reason: str | None = None) -> Subscriber | None:
     """Turn one channel (email, telegram) on or off for a subscriber, with the reason it went off."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
@@ -9,14 +11,21 @@ from bot.jobs.health import health_report, public_health
 from bot.models import Subscriber
 from bot.channels.email.digest_mail import load_digest, preview_digest
 from bot.store import outbox
+from bot.store.subscribers import EMAIL_UNCONFIRMED
 from bot.tokens import BadToken
 from subscribers import service
 from subscribers.web.forms import ProfileForm, check_form
 from subscribers.web.signup_pages import form_context, run_preview
 from subscribers.web.site import Site
+from subscribers.validation import InvalidSubscriber, checked_email
 
 NOTICES = {"saved": "Your changes are saved.", "paused": "Paused: no digests until you resume.",
-           "resumed": "Resumed: your next digest comes at your usual time."}
+           "resumed": "Resumed: your next digest comes at your usual time.",
+           "telegram": "Your Telegram settings are saved.",
+           "email": "We sent a link to that address: open it to get your digests there too.",
+           "email-wait": "A link went to that address a few minutes ago: open it, or try again in a quarter of an hour."}
+TELEGRAM_MODES = ("instant", "daily")
+HOURS = tuple(range(24))
 ONE_CLICK = ("List-Unsubscribe", "One-Click")
 
 
@@ -27,7 +36,7 @@ def _manage(site: Site, request: Request, person: Subscriber, status: int = 200,
     return site.pages.render(request, "manage.html", status, title="Your subscription", person=person,
                              telegram_code=context.pop("telegram_code", None),
                              unsubscribe_url=site.link("unsubscribe", person), digest_url=site.link("digest", person),
-                             **context)
+                             email_unconfirmed=EMAIL_UNCONFIRMED, **context)
 
 
 async def manage_page(site: Site, request: Request) -> Response:
@@ -67,6 +76,25 @@ async def manage_post(site: Site, request: Request) -> Response:
     if action == "telegram":
         code = await site.blocking(service.new_telegram_code, db, person.id, now)
         return _manage(site, request, person, telegram_code=code)
+    if action == "telegram_settings" and person.telegram_chat_id:
+        settings = telegram_settings(form)
+        if isinstance(settings, dict):
+            return _manage(site, request, person, 400, errors=settings)
+        await site.blocking(service.telegram_settings, db, person.id, *settings)
+        back.headers["location"] += "?done=telegram"
+        return back
+    if action == "add_email" and (person.email is None or service.awaits_email_confirmation(person)):
+        try:
+            address = checked_email(str(form.get("new_email") or ""))
+        except InvalidSubscriber as exc:
+            return _manage(site, request, person, 400, errors={"new_email": [exc.errors["email"]]})
+        outcome = await site.blocking(site.add_email, person.id, address)
+        if outcome == "taken":
+            return _manage(site, request, person, 400, errors={"new_email": [
+                "That address has its own subscription: open its manage page, ask for a Telegram code there and "
+                "send it to the bot from this chat."]})
+        back.headers["location"] += "?done=" + ("email" if outcome == "sent" else "email-wait")
+        return back
     if action == "delete":
         if form.get("confirm_delete") != "yes":
             return _manage(site, request, person, 400, errors={"confirm_delete": [
@@ -74,6 +102,20 @@ async def manage_post(site: Site, request: Request) -> Response:
         await site.blocking(service.delete_all, db, person.id)
         return site.pages.render(request, "left.html", title="Your data is deleted", deleted=True)
     return _manage(site, request, person, 400, errors={"action": ["Choose one of the buttons."]})
+
+
+def telegram_settings(form: Mapping[str, object]) -> tuple[str, tuple[int, int] | None] | dict[str, list[str]]:
+    """(mode, quiet hours or None) from the Telegram form, or the errors (closed sets only)."""
+    mode, start, end = (str(form.get(name) or "") for name in ("telegram_mode", "quiet_start", "quiet_end"))
+    errors: dict[str, list[str]] = {}
+    if mode not in TELEGRAM_MODES:
+        errors["telegram_mode"] = ["Choose alerts as they come, or one message a day."]
+    hours = {str(h): h for h in HOURS}
+    if (start == "") != (end == "") or (start and (start not in hours or end not in hours or start == end)):
+        errors["quiet_start"] = ["Choose two different hours for quiet hours, or none for both."]
+    if errors:
+        return errors
+    return mode, (hours[start], hours[end]) if start else None
 
 
 async def unsubscribe_page(site: Site, request: Request) -> Response:

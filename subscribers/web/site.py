@@ -95,6 +95,18 @@ class Site:
         if result.mail_queued and self.wake_sender is not None:
             self.wake_sender()
 
+    def add_email(self, subscriber_id: int, email: str) -> str:
+        """A chat-only person's new address: off until confirmed, its mail counted like a sign-up's."""
+        mailbox = mailbox_key(email)
+
+        def may_mail(session: Session) -> bool:
+            return self.limiter.allow_in(session, mailbox, self.limits.mails_per_mailbox)
+
+        outcome = service.add_email(self.app.db, subscriber_id, email, self.app.clock(), may_mail)
+        if outcome == "sent" and self.wake_sender is not None:
+            self.wake_sender()
+        return outcome
+
     def too_many(self, request: Request, rule: Rule) -> Response:
         minutes = max(1, round(rule.window / 60))
         return self.pages.error(request, 429, f"Too many attempts from here. Please wait {minutes} minute"

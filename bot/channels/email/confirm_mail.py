@@ -14,9 +14,15 @@ CONFIRM_SUBJECT = "Confirm your paperpost subscription"
 
 
 def compose_confirm(session: Session, item: OutboxItem, ctx: MailContext) -> Envelope | None:
-    """The mail with the confirm link; None once the address is confirmed, gone, unsubscribed or off."""
+    """The mail with the confirm link; None once the address is confirmed, gone, unsubscribed or off.
+
+    Also the mail for an address a chat-only subscriber added (off until confirmed).
+    """
     person = subscribers.get_subscriber(session, item.subscriber_id)
-    if person is None or person.status != "pending" or person.email is None or not person.email_on:
+    if person is None or person.email is None:
+        return None
+    added = person.status == "active" and not person.email_on and person.email_reason == subscribers.EMAIL_UNCONFIRMED
+    if not added and (person.status != "pending" or not person.email_on):
         return None
     # Nothing typed into the form is repeated here: anyone can type anyone's address, and a mail that
     # quoted their text would carry a stranger's message ("your account is locked, visit ...") in our name.
