@@ -83,7 +83,7 @@ class Fragments:
     A bounded dict, emptied when full: a day's blocks are reused within the day.
     """
 
-    def __init__(self, limit: int = 60_000) -> None:  # a day of 20,000 readers makes some 40,000 blocks
+    def __init__(self, limit: int = 20_000) -> None:  # the most-shared blocks of a day; some 60 MB at most
         self._made: dict[tuple[str, Hashable], Any] = {}
         self._limit = limit
 

@@ -92,7 +92,7 @@ def quoted_printable(text: str) -> bytes:
 
 
 _QP_LINES: dict[str, bytes] = {}
-_QP_CACHE_LINES = 200_000  # some 30 MB at most
+_QP_CACHE_LINES = 100_000  # some 20 MB at most
 
 
 def _qp_line(line: str) -> bytes:
