@@ -154,6 +154,29 @@ def test_the_manage_form_checks_the_same_closed_sets(live, visitor: Visitor):
     assert (after.tz, after.weekday, after.hour, after.frequency) == ("UTC", 0, 7, "daily")  # nothing saved
 
 
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(field=st.sampled_from(["telegram_mode", "quiet_start", "quiet_end", "new_email"]), value=st.text(max_size=300))
+def test_any_text_in_the_telegram_and_email_fields_of_a_chat_only_page_gets_a_page_never_a_500(
+        live, visitor: Visitor, field: str, value: str):
+    app, _ = live
+    with app.db.session() as session:
+        chat = subscribers.find_by_identifier(session, "tg:990001") or subscribers.save_subscriber(
+            session, SubscriberInput(None, ("diffusion",), telegram_chat_id="990001"), "active", app.clock())[0]
+    url = f"/manage/{app.tokens.make('manage', chat)}"
+    visitor.open(url)
+    base = {"telegram_mode": "daily", "quiet_start": "22", "quiet_end": "7", "new_email": "chat@example.org"}
+    action = "add_email" if field == "new_email" else "telegram_settings"
+    page = visitor.post(url, {**base, field: value, "action": action})
+    assert page.status_code in (303, 400), page.text[:300]  # saved (a value of the closed set), or refused
+    if page.status_code == 400:
+        assert_calm(page, 400)
+    with app.db.session() as session:
+        after = subscribers.get_subscriber(session, chat.id)
+    assert after.telegram_mode in ("instant", "daily")  # only ever a value of the closed set is stored
+    assert after.quiet_start in (None, *range(24)) and after.quiet_end in (None, *range(24))
+    assert after.email is None or (after.email.isascii() and not after.email_on)  # off until confirmed
+
+
 FUZZ_ADDRESSES = itertools.count()
 
 

@@ -80,21 +80,25 @@ class Fragments:
     per (paper, highlights, reason) for every reader who gets that same block, not once per reader.
 
     Templates call `fragment(name, macro, item)`; `item.fragment_key` says what the block shows.
-    A bounded dict, emptied when full: a day's blocks are reused within the day.
+    Two generations of at most `limit` blocks each: when the young one is full it becomes the old
+    one, and a block found in the old one moves back, so the blocks many readers share stay.
     """
 
-    def __init__(self, limit: int = 20_000) -> None:  # the most-shared blocks of a day; some 60 MB at most
-        self._made: dict[tuple[str, Hashable], Any] = {}
+    def __init__(self, limit: int = 20_000) -> None:  # some 50 MB at most
+        self._young: dict[tuple[str, Hashable], Any] = {}
+        self._old: dict[tuple[str, Hashable], Any] = {}
         self._limit = limit
 
     def __call__(self, name: str, macro: Callable[[Any], Any], item: Any) -> Any:
         key = (name, item.fragment_key)
-        made = self._made.get(key)
+        made = self._young.get(key)
         if made is None:
-            made = macro(item)
-            if len(self._made) >= self._limit:
-                self._made.clear()
-            self._made[key] = made
+            made = self._old.get(key)
+            if made is None:
+                made = macro(item)
+            if len(self._young) >= self._limit:
+                self._old, self._young = self._young, {}
+            self._young[key] = made
         return made
 
 
