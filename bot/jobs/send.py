@@ -163,6 +163,10 @@ def _drain(db: Database, channel: Channel, ctx: MailContext, owner: Owner, recor
         """Claim up to `size` rows (a short write, under the recorder's lock) and load what composing them needs."""
         dead = owner.dead_owners()
         with recorder.lock, db.session() as session:
+            # Checked under the lock every release takes: a row handed back in this pass (a stop, the channel
+            # down) is never claimed again by the claim running ahead.
+            if stopping():
+                return [], []
             claimed = outbox.claim(session, ctx.clock(), owner_id=owner.id, kinds=channel.kinds, dead_owners=dead,
                                    lease_seconds=policy.lease_seconds, limit=size, only_subscriber=only_subscriber)
         if not claimed:
