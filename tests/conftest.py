@@ -89,3 +89,23 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
                     "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
                    check=True, capture_output=True)
     return cert, key
+
+
+@pytest.fixture
+def run(env, capsys, monkeypatch):  # type: ignore[no-untyped-def]
+    """Run `paperpost ARGS...` in-process; return (exit code, stdout, stderr)."""
+    from bot.cli import main
+
+    monkeypatch.setenv("COLUMNS", "250")  # rich wraps at the terminal width; keep each line whole
+
+    def invoke(*args: str) -> tuple[int, str, str]:
+        capsys.readouterr()
+        try:
+            main(list(args))
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return invoke

@@ -26,28 +26,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.cli import main
 from subscribers.importer import escape_cell, iter_subscriber_batches, read_subscribers_file, unescape_cell
 
 ZONES = available_timezones()
 
-
-@pytest.fixture
-def run(env, capsys, monkeypatch):
-    """Run `paperpost ARGS...` in-process; return (exit code, stdout, stderr)."""
-    monkeypatch.setenv("COLUMNS", "250")
-
-    def invoke(*args: str) -> tuple[int, str, str]:
-        capsys.readouterr()
-        try:
-            main(list(args))
-            code = 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 1
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return invoke
 
 
 def people(run) -> list[dict]:

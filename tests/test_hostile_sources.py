@@ -27,7 +27,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 
-from bot.cli import main
 from bot.sources.addresses import classify
 from bot.sources.fetch import FetchState, fetch, user_agent
 from bot.sources.parsing import KINDS, parse_feed
@@ -254,23 +253,6 @@ def test_every_spelling_of_a_link_local_address_is_forbidden(low):
 
 
 # --- the CLI: adding, listing, polling ------------------------------------------------------------------
-
-@pytest.fixture
-def run(env, capsys, monkeypatch):
-    """Run `paperpost ARGS...` in-process; return (exit code, stdout, stderr)."""
-    monkeypatch.setenv("COLUMNS", "250")
-
-    def invoke(*args: str) -> tuple[int, str, str]:
-        capsys.readouterr()
-        try:
-            main(list(args))
-            code = 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 1
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return invoke
 
 
 def test_sources_add_refuses_credentials_and_metadata_addresses_in_a_sentence(run, server):

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
 from feedserver import running_server
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -24,23 +23,6 @@ def server():
     with running_server() as srv:
         yield srv
 
-
-@pytest.fixture
-def run(env, capsys, monkeypatch):
-    """Run `paperpost ARGS...` in-process; return (exit code, stdout, stderr)."""
-    monkeypatch.setenv("COLUMNS", "200")  # rich wraps at the terminal width; keep each line whole
-
-    def invoke(*args: str) -> tuple[int, str, str]:
-        capsys.readouterr()
-        try:
-            main(list(args))
-            code = 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 1
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return invoke
 
 
 def json_rows(text: str) -> list[dict]:
