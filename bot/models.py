@@ -56,13 +56,24 @@ class Hit:
 
 @dataclass(frozen=True)
 class Match:
-    """Why one paper matched one subscriber: the interests that matched and their hits."""
+    """Why one paper matched one subscriber: the interests that matched and their hits.
+
+    `learned` is the reader's model score (from their votes; None without votes). A match with
+    `suggested_from` set was made by no interest: the model suggests it ("You may also like"),
+    nearest to that liked paper; its `interests` are empty.
+    """
 
     subscriber_id: int
     paper_id: str
     score: float
     interests: tuple[str, ...]
     hits: tuple[Hit, ...]
+    learned: float | None = None
+    suggested_from: str | None = None
+
+    @property
+    def suggested(self) -> bool:
+        return self.suggested_from is not None
 
 
 @dataclass(frozen=True)

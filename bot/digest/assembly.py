@@ -14,6 +14,7 @@ from bot.digest.ranking import rank
 
 Segments = tuple[tuple[str, bool], ...]
 MAX_AUTHORS = 4
+MAX_SUGGESTIONS = 3  # "You may also like": at most this many papers no interest matched
 
 
 @dataclass(frozen=True)
@@ -32,13 +33,14 @@ class DigestItem:
     why: str
     authors: str
     links: tuple[tuple[str, str], ...]  # (label, url) in display order
+    liked: Paper | None = None  # a suggestion: the liked paper it is nearest to (its "why")
 
     @property
     def fragment_key(self) -> tuple:
         """All that the item's block in a message shows: readers with the same key get the same block."""
         paper = self.paper
         return (paper.id, paper.title, paper.categories, paper.upvotes, self.title, self.snippet, self.why,
-                self.authors, self.links)
+                self.authors, self.links, self.liked and self.liked.id)
 
 
 @dataclass(frozen=True)
@@ -50,16 +52,36 @@ class Digest:
     more: int  # matches beyond the cap, behind "and N more"
     links: DigestLinks
     postal_address: str = ""
+    suggestions: tuple[DigestItem, ...] = ()  # "You may also like": papers no interest matched, each explained
 
 
 def assemble_digest(subscriber: Subscriber, matches: Sequence[Match], papers: Mapping[str, Paper], *,
                     period: str, links: DigestLinks, cap: int, postal_address: str = "") -> Digest:
-    """Rank the matches, keep the best `cap`, and explain each one (hits found for those shown, if not stored)."""
-    ranked = [m for m in rank(list(matches), papers) if m.paper_id in papers]
+    """Rank the matches, keep the best `cap`, and explain each one (hits found for those shown, if not stored).
+
+    Suggestions (matches no interest made) are not counted: they follow, best learned score
+    first, at most MAX_SUGGESTIONS, never a paper a keyword put in the digest. `papers` holds
+    the liked papers that explain them too.
+    """
+    keyword = [m for m in matches if not m.suggested]
+    ranked = [m for m in rank(keyword, papers) if m.paper_id in papers]
     shown = with_hits(ranked[:cap], papers)
     items = tuple(_item(match, papers[match.paper_id]) for match in shown)
     return Digest(subscriber, period, subject_line(len(ranked), ranked), items, len(ranked) - len(shown),
-                  links, postal_address)
+                  links, postal_address, _suggestions(matches, papers, {m.paper_id for m in keyword}))
+
+
+def _suggestions(matches: Sequence[Match], papers: Mapping[str, Paper], matched: set[str]) -> tuple[DigestItem, ...]:
+    chosen = sorted((m for m in matches if m.suggested and m.paper_id in papers and m.paper_id not in matched
+                     and m.suggested_from in papers),
+                    key=lambda m: (-(m.learned or 0.0), m.paper_id))[:MAX_SUGGESTIONS]
+    return tuple(_suggested_item(m, papers[m.paper_id], papers[m.suggested_from]) for m in chosen)  # type: ignore[index]
+
+
+def _suggested_item(match: Match, paper: Paper, liked: Paper) -> DigestItem:
+    return DigestItem(paper=paper, match=match, title=((paper.title, False),),
+                      snippet=tuple(snippet(paper.abstract, [])), why=f"like “{liked.title}”",
+                      authors=short_authors(paper.authors), links=paper_links(paper), liked=liked)
 
 
 def _item(match: Match, paper: Paper) -> DigestItem:

@@ -2,6 +2,9 @@
 
 `score` folds the first three into one number (relevance in whole units, popularity as a
 fraction below one unit, so it only breaks ties); `rank` sorts by it, then by recency.
+Keyword evidence comes first: a reader's learned score (from their votes) only reorders
+matches within a band (the same title hit and number of interests); without votes the
+order is exactly the keyword order.
 """
 
 from __future__ import annotations
@@ -47,8 +50,18 @@ def rank(matches: Iterable[Match], papers_by_id: Mapping[str, Paper]) -> list[Ma
         upvotes = paper.upvotes if paper else None
         new = score(m.hits, len(m.interests), upvotes) if m.hits else math.floor(m.score) + popularity(upvotes)
         scored.append((replace(m, score=new), _when(paper)))
-    scored.sort(key=lambda pair: (-pair[0].score, -pair[1], pair[0].paper_id))
+    scored.sort(key=lambda pair: (-band(pair[0].score), -_learned(pair[0]), -pair[0].score, -pair[1],
+                                  pair[0].paper_id))
     return [m for m, _ in scored]
+
+
+def band(score: float) -> int:
+    """The keyword evidence a learned score may not overturn: a title hit and the number of interests."""
+    return int(score // _INTEREST)
+
+
+def _learned(match: Match) -> float:
+    return match.learned if match.learned is not None else -math.inf
 
 
 def _when(paper: Paper | None) -> float:

@@ -5,6 +5,9 @@ carries it on a channel (at most one per (match, channel)). "Unsent on channel
 C" means no link for C. A dropped message deletes its links, so its matches
 roll into the next message. `matches.outbox_id` is the old single link: kept
 one release for a safe upgrade, never read or written here.
+
+Suggestions ("You may also like": `suggested_from` set, made by a reader's model, not by an
+interest) travel in email digests only: for every other channel they are not "unsent".
 """
 
 from __future__ import annotations
@@ -92,9 +95,10 @@ def _copy_new(dbapi: Any, rows: list[tuple]) -> int:
         return added
 
 
-def _match(subscriber_id: int, paper_id: str, score: float, interests: list[str], hits: list | None) -> Match:
+def _match(subscriber_id: int, paper_id: str, score: float, interests: list[str], hits: list | None,
+           learned: float | None = None, suggested_from: str | None = None) -> Match:
     """A stored match; hits only for rows written before 0003 (others get theirs at render time)."""
-    return Match(subscriber_id, paper_id, score, tuple(interests), _hits(hits))
+    return Match(subscriber_id, paper_id, score, tuple(interests), _hits(hits), learned, suggested_from)
 
 
 def _hits(stored: list | None) -> tuple[Hit, ...]:
@@ -102,12 +106,14 @@ def _hits(stored: list | None) -> tuple[Hit, ...]:
 
 
 def to_match(row: MatchRow) -> Match:
-    return _match(row.subscriber_id, row.paper_id, row.score, row.interests, row.hits)
+    return _match(row.subscriber_id, row.paper_id, row.score, row.interests, row.hits, row.learned,
+                  row.suggested_from)
 
 
 def _unsent_on(channel: str):  # type: ignore[no-untyped-def]
-    """No message carries the match on `channel`."""
-    return ~exists().where(MatchDeliveryRow.match_id == MatchRow.id, MatchDeliveryRow.channel == channel)
+    """No message carries the match on `channel` (and the match may travel on it: suggestions go by email only)."""
+    unsent = ~exists().where(MatchDeliveryRow.match_id == MatchRow.id, MatchDeliveryRow.channel == channel)
+    return unsent if channel == EMAIL else and_(unsent, MatchRow.suggested_from.is_(None))
 
 
 def _carried_anywhere():  # type: ignore[no-untyped-def]
@@ -213,15 +219,15 @@ def stored_matches_by_outbox(session: Session, outbox_ids: Iterable[int]) -> dic
     wanted = sorted(set(outbox_ids))
     found: dict[int, list[Match]] = {i: [] for i in wanted}
     columns = (MatchDeliveryRow.outbox_id, MatchRow.subscriber_id, MatchRow.paper_id, MatchRow.score,
-               cast(MatchRow.interests, Text), MatchRow.hits)
+               cast(MatchRow.interests, Text), MatchRow.hits, MatchRow.learned, MatchRow.suggested_from)
     decoded: dict[str, tuple[str, ...]] = {}
     for start in range(0, len(wanted), _CHUNK):
         rows = session.execute(select(*columns).join(MatchRow, and_(MatchRow.id == MatchDeliveryRow.match_id))
                                .where(MatchDeliveryRow.outbox_id.in_(wanted[start:start + _CHUNK]))
                                .order_by(MatchRow.id))
-        for outbox_id, subscriber_id, paper_id, score, interests, hits in rows:
+        for outbox_id, subscriber_id, paper_id, score, interests, hits, learned, suggested_from in rows:
             lines = decoded.get(interests)
             if lines is None:
                 lines = decoded[interests] = tuple(json.loads(interests))
-            found[outbox_id].append(Match(subscriber_id, paper_id, score, lines, _hits(hits)))
+            found[outbox_id].append(Match(subscriber_id, paper_id, score, lines, _hits(hits), learned, suggested_from))
     return found

@@ -146,6 +146,21 @@ class MatchRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # Superseded by match_deliveries (a match can travel on several channels); kept one release for a safe upgrade.
     outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id", ondelete="SET NULL"), nullable=True, index=True)
+    learned: Mapped[float | None] = mapped_column(Float, nullable=True)  # the reader's model score (votes), if any
+    # Set on a match no interest made ("You may also like"): the liked paper it is nearest to.
+    suggested_from: Mapped[str | None] = mapped_column(String(300), nullable=True)
+
+
+class VoteRow(Base):
+    """A reader's vote on a paper: +1 "more like this", -1 "not for me" (one per pair; changed in place)."""
+
+    __tablename__ = "votes"
+
+    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"), primary_key=True)
+    paper_id: Mapped[str] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True, index=True)
+    value: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class MatchDeliveryRow(Base):

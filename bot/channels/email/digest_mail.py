@@ -48,7 +48,8 @@ class DigestBatch:
         items = list(items)
         people = subscribers.subscribers_by_id(session, [i.subscriber_id for i in items])
         carried = matches.stored_matches_by_outbox(session, [i.id for i in items])
-        found = papers.papers_by_id(session, {m.paper_id for ms in carried.values() for m in ms})
+        found = papers.papers_by_id(session, {paper for ms in carried.values() for m in ms
+                                              for paper in (m.paper_id, m.suggested_from) if paper})
         return cls(people, _with_shown_hits(carried, found, cap), found)
 
     def digest(self, item: OutboxItem, ctx: MailContext) -> Digest | None:
@@ -57,8 +58,8 @@ class DigestBatch:
         if person is None:
             return None
         carried = self.carried.get(item.id, [])
-        return _assemble(person, carried, {m.paper_id: self.papers[m.paper_id] for m in carried
-                                           if m.paper_id in self.papers}, item.period, ctx)
+        wanted = {paper for m in carried for paper in (m.paper_id, m.suggested_from) if paper}
+        return _assemble(person, carried, {p: self.papers[p] for p in wanted if p in self.papers}, item.period, ctx)
 
     def compose(self, item: OutboxItem, ctx: MailContext) -> Envelope | None:
         """The digest email for `item` (pure), or None when it must not be sent any more."""
@@ -77,7 +78,7 @@ class DigestBatch:
 def _with_shown_hits(carried: dict[int, list[Match]], found: dict[str, Paper],
                      cap: int) -> dict[int, list[Match]]:
     """Each digest's best `cap` matches (the ones it shows) with their hits, found for the whole batch at once."""
-    shown = {outbox_id: rank(ms, found)[:cap] for outbox_id, ms in carried.items()}
+    shown = {outbox_id: rank([m for m in ms if not m.suggested], found)[:cap] for outbox_id, ms in carried.items()}
     filled = iter(with_hits([m for ms in shown.values() for m in ms], found))
     out = {}
     for outbox_id, ms in carried.items():
@@ -108,4 +109,5 @@ def load_digest(session: Session, item: OutboxItem, ctx: MailContext) -> Digest 
 def preview_digest(session: Session, person: Subscriber, period: str, ctx: MailContext) -> Digest:
     """The digest `person` would get now from their unsent matches (nothing is written)."""
     pending = matches.unsent_matches(session, person.id, "email")
-    return _assemble(person, pending, papers.papers_by_id(session, [m.paper_id for m in pending]), period, ctx)
+    wanted = {paper for m in pending for paper in (m.paper_id, m.suggested_from) if paper}
+    return _assemble(person, pending, papers.papers_by_id(session, wanted), period, ctx)
