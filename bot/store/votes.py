@@ -48,7 +48,7 @@ def votes_of(session: Session, subscriber_id: int) -> dict[str, int]:
     """A subscriber's votes by paper id, newest first."""
     rows = session.execute(select(VoteRow.paper_id, VoteRow.value).where(VoteRow.subscriber_id == subscriber_id)
                            .order_by(VoteRow.updated_at.desc(), VoteRow.paper_id))
-    return dict(rows.tuples())
+    return {paper_id: value for paper_id, value in rows}
 
 
 def votes_by_subscriber(session: Session, subscriber_ids: Iterable[int] | None = None) -> dict[int, dict[str, int]]:
