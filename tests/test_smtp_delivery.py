@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ssl
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -71,6 +72,23 @@ def test_connections_are_reused_and_idle_ones_closed(sink):
     mailer.close()
     assert mailer.opened == 1
     assert len(sink.received) == 4
+
+
+def test_lines_starting_with_a_dot_arrive_intact_whether_the_message_is_ours_or_not(sink):
+    """Ours never start a line with "." (encoded =2E, sent without dot-stuffing); other bytes are dot-stuffed."""
+    mailer = SmtpMailer.from_url(sink.url)
+    text = ".NET reward models\n" + "a" * 75 + ".tail\n.\n"
+    ours = build_email(outbox_id=1, kind="digest", mail_from="paperpost <digest@papers.example.org>",
+                       to="r@example.org", subject="dots", text=text, html="<p>.x</p>\n",
+                       date=datetime(2026, 11, 28, tzinfo=timezone.utc))
+    assert b"\n." not in ours.data
+    foreign = replace(ours, outbox_id=2, data=ours.data.replace(b"=2E", b".", 1) + b".\r\n..\r\n")
+    assert mailer.send(ours) == SENT and mailer.send(foreign) == SENT
+    mailer.close()
+    first, second = sink.wait_for(2)
+    assert first.message.get_body(("plain",)).get_content().replace("\r\n", "\n") == text
+    assert second.message.get_body(("plain",)).get_content().replace("\r\n", "\n").startswith(".NET reward")
+    assert second.data.endswith(b".\r\n..\r\n")  # a line that is only dots is not taken for the end
 
 
 def envelope(n: int, to: str):

@@ -98,9 +98,12 @@ _QP_CACHE_LINES = 100_000  # some 20 MB at most
 def _qp_line(line: str) -> bytes:
     """One line (no line end) in quoted-printable, soft-broken with CRLF."""
     encoded = binascii.b2a_qp(line.encode("utf-8"), quotetabs=False, istext=True, header=False)
-    # A line starting with "." is fine (SMTP dot-stuffs it), but "From " would be mangled by mbox tools.
+    # "From " at a line start is mangled by mbox tools; a "." would need dot-stuffing by the SMTP client
+    # (bot/channels/email/smtp.py sends messages without any as they are). Both get encoded.
     if encoded.startswith(b"From "):
         encoded = b"=46" + encoded[1:]
+    if b"\n." in encoded or encoded.startswith(b"."):
+        encoded = b"\n".join(b"=2E" + piece[1:] if piece.startswith(b".") else piece for piece in encoded.split(b"\n"))
     return encoded.replace(b"\n", b"\r\n")
 
 

@@ -196,9 +196,26 @@ class SmtpMailer:
         code, reply = _step(connection, lambda: connection.rcpt(envelope.recipient), "rcpt")
         _check(connection, code, reply, "rcpt")
         # A connection lost after the final dot leaves us not knowing: the retry may duplicate (docs/delivery.md).
-        code, reply = _step(connection, lambda: connection.data(envelope.data), "data")
+        code, reply = _step(connection, lambda: _data(connection, envelope.data), "data")
         _check(connection, code, reply, "data")
         return connection
+
+
+def _data(connection: smtplib.SMTP, message: bytes) -> tuple[int, bytes]:
+    """DATA, as `smtplib.SMTP.data`, without its whole-message regex pass (dot-stuffing) when it would change nothing.
+
+    Our messages have no line starting with "." (bot/channels/email/mime.py encodes it): one C
+    scan checks that, where the regex cost some 5% of the client's time per digest. Anything
+    else goes through smtplib as before.
+    """
+    if message.startswith(b".") or b"\n." in message:
+        return connection.data(message)
+    connection.putcmd("data")
+    code, reply = connection.getreply()
+    if code != 354:
+        raise smtplib.SMTPDataError(code, reply)
+    connection.send(message + (b".\r\n" if message.endswith(b"\r\n") else b"\r\n.\r\n"))
+    return connection.getreply()
 
 
 class _Failed(Exception):
