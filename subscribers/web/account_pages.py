@@ -55,14 +55,10 @@ async def manage_page(site: Site, request: Request) -> Response:
 
 async def manage_post(site: Site, request: Request) -> Response:
     """Save, preview, pause, resume, a Telegram code, or delete everything: one form, one action each."""
-    person = await site.person(request, "manage")
-    if isinstance(person, Response):
-        return person
-    form = await site.read_form(request)
-    if not site.csrf_ok(request, form):
-        return site.expired_form(request)
-    if not await site.allow(f"post:{site.client_ip(request)}", site.limits.posts_per_ip):
-        return site.too_many(request, site.limits.posts_per_ip)
+    posted = await site.posted(request, "manage")
+    if isinstance(posted, Response):
+        return posted
+    person, form = posted
     db, now, action = site.app.db, site.app.clock(), form.get("action")
     back = RedirectResponse(request.url.path, status_code=303)
     if action in ("save", "preview"):

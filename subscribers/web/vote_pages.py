@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -24,22 +25,24 @@ CHOICES: dict[str, int | None] = {"more": votes.MORE, "less": votes.LESS, "clear
 MAX_PAPER_ID = 300  # the papers.id column: anything longer is no stored paper
 
 
-def paper_and_vote(db: Database, subscriber_id: int, paper_id: str) -> tuple[Paper, int | None] | None:
-    """The stored paper and the reader's vote on it; None when no such paper is stored."""
+def _stored(session: Session, paper_id: str) -> Paper | None:
     if not paper_id or len(paper_id) > MAX_PAPER_ID:
         return None
+    return papers.papers_by_id(session, [paper_id]).get(paper_id)
+
+
+def paper_and_vote(db: Database, subscriber_id: int, paper_id: str) -> tuple[Paper, int | None] | None:
+    """The stored paper and the reader's vote on it; None when no such paper is stored."""
     with db.session() as session:
-        found = papers.papers_by_id(session, [paper_id]).get(paper_id)
+        found = _stored(session, paper_id)
         return None if found is None else (found, votes.vote_on(session, subscriber_id, paper_id))
 
 
 def record_vote(db: Database, subscriber_id: int, paper_id: str, choice: str,
                 now: datetime) -> tuple[Paper, int | None] | None:
     """Record `choice` (more, less, clear) on a stored paper; None when the paper is not stored."""
-    if not paper_id or len(paper_id) > MAX_PAPER_ID:
-        return None
     with db.session() as session:
-        found = papers.papers_by_id(session, [paper_id]).get(paper_id)
+        found = _stored(session, paper_id)
         if found is None:
             return None
         changed = votes.set_vote(session, subscriber_id, paper_id, CHOICES[choice], now)
@@ -90,14 +93,10 @@ async def vote_page(site: Site, request: Request) -> Response:
 
 async def vote_post(site: Site, request: Request) -> Response:
     """Record the button pressed (more, less, or clear: remove the vote) and show the result."""
-    person = await site.person(request, "vote")
-    if isinstance(person, Response):
-        return person
-    form = await site.read_form(request)
-    if not site.csrf_ok(request, form):
-        return site.expired_form(request)
-    if not await site.allow(f"post:{site.client_ip(request)}", site.limits.posts_per_ip):
-        return site.too_many(request, site.limits.posts_per_ip)
+    posted = await site.posted(request, "vote")
+    if isinstance(posted, Response):
+        return posted
+    person, form = posted
     choice, paper_id = str(form.get("choice") or ""), str(form.get("paper") or "")
     if choice not in CHOICES:
         return _bad_choice(site, request)
