@@ -180,7 +180,7 @@ def test_the_manage_page_lists_voted_papers_with_a_remove_button_each(web):
         assert "Your vote is removed." in after and "<h3>Not for me</h3>" not in after
         assert votes_of(web, ada) == {OLD_STYLE.id: votes.MORE}
         assert visitor.post(manage, {"action": "unvote", "paper": OLD_STYLE.id}).status_code == 303
-        assert "None yet." in visitor.open(manage).text and votes_of(web, ada) == {}
+        assert "No liked papers yet." in visitor.open(manage).text and votes_of(web, ada) == {}
         visitor.close()
 
 
