@@ -23,7 +23,7 @@ from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
 from bot.errors import PaperpostError
 from bot.models import Subscriber
 
-Purpose = Literal["confirm", "manage", "unsubscribe", "digest", "telegram"]
+Purpose = Literal["confirm", "manage", "unsubscribe", "digest", "telegram", "vote"]
 CONFIRM_MAX_AGE = 7 * 24 * 3600
 MAX_ID = 2**31 - 1  # the id column is a 32-bit integer on PostgreSQL; larger ids are forgeries
 CURRENT_VERSION = 2

@@ -25,7 +25,8 @@ from bot.config import load_config
 from bot.jobs.cycle import match_step, send_step
 from bot.jobs.plan import plan_digests
 from bot.models import Subscriber, SubscriberInput
-from bot.store import papers, subscribers
+from bot.store import papers, subscribers, votes
+from bot.store.schema import MatchRow
 from smtpserver import SmtpSink
 from subscribers import service
 from subscribers.web.server import build_server
@@ -49,6 +50,8 @@ class World:
     leaving_person: Subscriber
     confirmation_mail: EmailMessage
     digest_mail: EmailMessage
+    liking_person: Subscriber  # voted; their digest has "You may also like"
+    suggestions_mail: EmailMessage
 
     def url(self, purpose: str, person: Subscriber) -> str:
         return f"{self.base}/{purpose}/{self.app.tokens.make(purpose, person)}"  # type: ignore[arg-type]
@@ -113,6 +116,7 @@ def _people_and_mails(app: App, sink: SmtpSink, base: str) -> World:
     assert send_step(app).sent == 1
     sink.wait_for(2)
     digest = sink.messages_to("grace@example.org")[-1]
+    lin, suggestions = _a_reader_who_voted(app, sink)  # before the others: only they get a digest
     with app.db.session() as session:
         ada, _ = subscribers.save_subscriber(session, SubscriberInput("ada.lovelace.with.a.long.address@"
                                                                       "analytical-engines.example.org", INTERESTS),
@@ -126,7 +130,29 @@ def _people_and_mails(app: App, sink: SmtpSink, base: str) -> World:
                                                  "active", now)
         grace = subscribers.get_subscriber(session, grace.id)
     assert ada is not None and grace is not None
-    return World(app, base, grace, ada, chat, alan, barbara, confirmation, digest)
+    return World(app, base, grace, ada, chat, alan, barbara, confirmation, digest, lin, suggestions)
+
+
+def _a_reader_who_voted(app: App, sink: SmtpSink) -> tuple[Subscriber, EmailMessage]:
+    """A reader who liked a paper and got a digest with one suggestion no interest matched (sent through SMTP)."""
+    now = app.clock()
+    with app.db.session() as session:
+        papers.upsert_papers(session, [paper(3, "Folding proteins with language models of evolution",
+                                             "Sequence models trained on evolution predict protein structure.")],
+                             None, now)
+        lin, _ = subscribers.save_subscriber(session, SubscriberInput("lin@example.org", INTERESTS), "active", now)
+    match_step(app)
+    with app.db.session() as session:
+        session.add(MatchRow(subscriber_id=lin.id, paper_id="arxiv:2611.00003", score=0.0, interests=[], created_at=now,
+                             learned=0.8, suggested_from="arxiv:2611.00002"))
+        votes.set_vote(session, lin.id, "arxiv:2611.00002", votes.MORE, now)
+        votes.set_vote(session, lin.id, "arxiv:2611.00001", votes.LESS, now)
+    sent = len(sink.messages_to("lin@example.org"))
+    assert plan_digests(app.db, app.clock(), ignore_hour=True).planned == 1
+    assert send_step(app).sent == 1
+    sink.wait_for(3)
+    [mail] = sink.messages_to("lin@example.org")[sent:]
+    return lin, mail
 
 
 @pytest.fixture(scope="module")
@@ -274,6 +300,37 @@ def test_digest_page(world: World, page: Page, axe: str):
     page.goto(world.url("digest", world.email_person))
     assert "Reward models for honest assistants" in page.locator("main").inner_text()
     check(page, "digest-page", axe)
+
+
+def test_vote_page_then_the_vote_recorded(world: World, page: Page, axe: str):
+    page.goto(world.url("vote", world.liking_person) + "?paper=arxiv%3A2611.00003&choice=more")
+    assert page.locator("h1").inner_text() == "More papers like this one?"
+    assert page.locator("button.primary").all_inner_texts() == ["More like this"]
+    check(page, "vote", axe)
+    page.click("button.primary")
+    assert page.locator("h1").inner_text() == "Thank you, noted"
+    assert page.locator("button").all_inner_texts() == ["Not for me", "Remove my vote"]
+    check(page, "vote-done", axe)
+
+
+def test_digest_page_with_suggestions(world: World, page: Page, axe: str):
+    page.goto(world.url("digest", world.liking_person))
+    assert page.locator("h2.section-title").inner_text() == "You may also like"
+    assert "like Diffusion for proteins" in page.locator(".suggestions .why").inner_text()
+    check(page, "digest-page-suggestions", axe)
+
+
+def test_manage_page_with_votes(world: World, page: Page, axe: str):
+    page.goto(world.url("manage", world.liking_person))
+    assert "Diffusion for proteins" in page.locator("#votes .voted").first.inner_text()
+    check(page, "manage-votes", axe)
+
+
+def test_digest_mail_with_suggestions(world: World, page: Page, axe: str):
+    page.set_content(html_of(world.suggestions_mail))
+    assert page.locator("h2.section-title").inner_text() == "You may also like"
+    assert page.locator("a.vote").count() == 2 * 3  # two papers matched, one suggested
+    check(page, "mail-digest-suggestions", axe)
 
 
 def test_error_pages(world: World, page: Page, axe: str):

@@ -16,7 +16,7 @@ from bot.channels.email.mime import build_email
 from bot.config import TEMPLATES_DIR
 from bot.digest.assembly import DigestLinks, assemble_digest
 from bot.models import Hit, Match, Paper, Subscriber
-from bot.digest.rendering import Renderer, inline_css
+from bot.digest.rendering import VOTE_BASE, Renderer, inline_css
 
 GOLDEN = Path(__file__).parent / "golden"
 ABSTRACT = ("Reward models trained from human preferences are the backbone of RLHF, yet they drift when the policy "
@@ -41,10 +41,39 @@ def fixed_digest():
                                                                 Hit("reward model", "abstract", 0, 13))),
         Match(7, "arxiv:2611.00002", 2.0, ("honesty -survey",), (Hit("honesty", "abstract", 0, 7),)),
     ]
-    links = DigestLinks("https://papers.example.org/manage/T", "https://papers.example.org/unsubscribe/T",
-                        "https://papers.example.org/digest/T")
-    return assemble_digest(person, matches, papers, period="2026-11-28", links=links, cap=25,
+    return assemble_digest(person, matches, papers, period="2026-11-28", links=links_for("T"), cap=25,
                            postal_address="1 Example Street, Cambridge")
+
+
+def links_for(token: str) -> DigestLinks:
+    base = "https://papers.example.org"
+    return DigestLinks(f"{base}/manage/{token}", f"{base}/unsubscribe/{token}", f"{base}/digest/{token}",
+                       f"{base}/vote/{token}")
+
+
+LIKED = Paper("arxiv:2610.04321", "Seeing in the dark: low-light image restoration", "Restoring photographs.",
+              ("Fei-Fei Li",), ("cs.CV",), links={"abs": "https://arxiv.org/abs/2610.04321"})
+
+
+def suggestion_digest(links: DigestLinks | None = None):
+    """The fixed digest plus "You may also like": two papers no interest matched, one with an old-style id."""
+    keyword = fixed_digest()
+    found = {item.paper.id: item.paper for item in keyword.items}
+    found[LIKED.id] = LIKED
+    found["arxiv:2611.00003"] = Paper("arxiv:2611.00003", "Night-time depth estimation with event cameras",
+                                      "Event cameras see motion where frames see nothing; we estimate depth at night.",
+                                      ("Yann LeCun", "Léon Bottou"), ("cs.CV", "cs.RO"),
+                                      links={"abs": "https://arxiv.org/abs/2611.00003",
+                                             "pdf": "https://arxiv.org/pdf/2611.00003"})
+    found["arxiv:hep-th/9901001"] = Paper("arxiv:hep-th/9901001", "Dark matter & <light> in old papers",
+                                          "An old-style arXiv id.", ("Richard Feynman",), ("hep-th",),
+                                          links={"abs": "https://arxiv.org/abs/hep-th/9901001"})
+    matches = [item.match for item in keyword.items] + [
+        Match(7, "arxiv:hep-th/9901001", 0.0, (), (), learned=0.61, suggested_from=LIKED.id),
+        Match(7, "arxiv:2611.00003", 0.0, (), (), learned=0.7, suggested_from=LIKED.id),
+    ]
+    return assemble_digest(keyword.subscriber, matches, found, period="2026-11-28", links=links or links_for("T"),
+                           cap=25, postal_address="1 Example Street, Cambridge")
 
 
 def check_golden(name: str, actual: str) -> None:
@@ -62,6 +91,42 @@ def test_digest_html_and_text_match_the_golden_files():
     check_golden("digest.html", page)
     assert "&lt;uncertainty&gt;" in page and "<uncertainty>" not in page  # paper text is escaped
     assert "*Reward models*" in text  # the matched words, starred
+    assert "More like this: https://papers.example.org/vote/T?paper=arxiv%3A2611.00001&choice=more" in text
+    assert 'href="https://papers.example.org/vote/T?paper=arxiv%3A2611.00002&amp;choice=less"' in page
+
+
+def test_a_digest_with_suggestions_matches_its_golden_files():
+    digest = suggestion_digest()
+    assert [item.paper.id for item in digest.suggestions] == ["arxiv:2611.00003", "arxiv:hep-th/9901001"]
+    text, page = Renderer().render_email("digest", digest=digest)
+    check_golden("digest_suggestions.txt", text)
+    check_golden("digest_suggestions.html", page)
+    assert digest.subject == "2 new papers on reward model, honesty"  # suggestions are not counted
+    assert "You may also like" in text and "<h2 class=\"section-title\"" in page
+    assert "Why: like <em>Seeing in the dark: low-light image restoration</em>" in page
+    assert "&lt;light&gt;" in page and "<light>" not in page
+    # An old-style id is encoded whole, in both parts.
+    assert "vote/T?paper=arxiv%3Ahep-th%2F9901001&amp;choice=less" in page
+    assert "vote/T?paper=arxiv%3Ahep-th%2F9901001&choice=more" in text
+
+
+def test_each_reader_gets_their_own_vote_links_in_blocks_rendered_once():
+    renderer = Renderer()
+    calls: list[str] = []
+    fragments = renderer.env.globals["fragment"]
+
+    def counting(name, macro, item):  # type: ignore[no-untyped-def]
+        made = fragments(name, lambda it: (calls.append(it.paper.id), macro(it))[1], item)
+        return made
+
+    renderer.env.globals["fragment"] = counting
+    first = renderer.render_email("digest", digest=suggestion_digest(links_for("ONE")))
+    second = renderer.render_email("digest", digest=suggestion_digest(links_for("TWO")))
+    assert len(calls) == 2 * 4  # four blocks, rendered once for each part (text, HTML), not once per reader
+    for (text, page), token, other in ((first, "ONE", "TWO"), (second, "TWO", "ONE")):
+        for part in (text, page):
+            assert part.count(f"/vote/{token}?paper=") == 8 and f"/vote/{other}" not in part
+            assert VOTE_BASE not in part
 
 
 def test_the_email_built_from_it_parses_back_to_the_same_parts():

@@ -38,7 +38,7 @@ def _match(found: Paper) -> Match:
 def _render(parts) -> str:  # type: ignore[no-untyped-def]
     out = []
     for k, part in enumerate(parts, 1):
-        rows = "\n".join(" | ".join(f"[{b.text}]({b.url})" for b in row) for row in part.buttons)
+        rows = "\n".join(" | ".join(f"[{b.text}]({b.url or 'press ' + b.callback})" for b in row) for row in part.buttons)
         out.append(f"--- part {k}: papers {', '.join(part.paper_ids)}\n{part.html}\n--- buttons\n{rows}")
     return "\n".join(out) + "\n"
 
@@ -49,7 +49,10 @@ def _check_parts(parts) -> None:  # type: ignore[no-untyped-def]
         assert parsed.length == visible_length(part.html)
         buttons = [b for row in part.buttons for b in row]
         assert len(buttons) <= 100 and all(len(row) <= 8 for row in part.buttons)
-        assert all(1 <= len(b.text) <= 64 and b.url.startswith("https://") for b in buttons)
+        assert all(1 <= len(b.text) <= 64 and (b.url.startswith("https://") != bool(b.callback)) for b in buttons)
+        assert all(len(b.callback.encode()) <= 64 for b in buttons)
+        votes = [b for b in buttons if b.callback]
+        assert len(votes) == 2 * len(part.paper_ids)  # "more like this" and "not for me" under every paper
         assert len(part.paper_ids) <= MAX_PAPERS_PER_PART
 
 
@@ -75,6 +78,22 @@ def test_golden_split_message_splits_at_paper_boundaries():
     _check_parts(parts)
     assert [i for part in parts for i in part.paper_ids] == [p.id for p in found]
     check_golden("telegram_split.txt", _render(parts))
+
+
+def test_vote_buttons_carry_a_key_that_names_the_paper_in_64_bytes():
+    from bot.channels.telegram.vote_keys import find_hashed, is_hashed, read_vote_data
+
+    long_id = "url:https://journals.example.org/" + "volume-12/issue-3/" * 10 + "article"
+    for paper_id in ("arxiv:2611.00001", "arxiv:hep-th/9901001", long_id):
+        [part] = alert_parts([(_paper(1, id=paper_id), None)])
+        more, less = part.buttons[-1]
+        assert (more.text, less.text) == ("👍 More like this", "👎 Not for me")
+        assert max(len(more.callback.encode()), len(less.callback.encode())) <= 64
+        (up, key), (down, same) = read_vote_data(more.callback), read_vote_data(less.callback)
+        assert (up, down) == (1, -1) and key == same
+        found = find_hashed(key, ["arxiv:1", paper_id]) if is_hashed(key) else key
+        assert found == paper_id and is_hashed(key) == (paper_id == long_id)
+    assert read_vote_data("rm:1:abc") is None and read_vote_data("v:*:x") is None and read_vote_data("v:+:") is None
 
 
 def test_hostile_strings_give_valid_telegram_html_under_the_limit():

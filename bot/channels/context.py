@@ -28,8 +28,9 @@ class MailContext:
 
 
 def digest_links(ctx: MailContext, person: Subscriber) -> DigestLinks:
+    """The links of one digest; `vote` is one signed link that every paper's vote links extend."""
     return DigestLinks(manage=ctx.link("manage", person), unsubscribe=ctx.link("unsubscribe", person),
-                       view=ctx.link("digest", person))
+                       view=ctx.link("digest", person), vote=ctx.link("vote", person))
 
 
 def list_headers(ctx: MailContext, unsubscribe_url: str) -> dict[str, str]:

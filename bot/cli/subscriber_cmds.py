@@ -14,7 +14,7 @@ from bot.cli.root import cli, console, emit_json, emit_table, json_option, pass_
 from bot.errors import PaperpostError
 from bot.models import Subscriber
 from bot.profile import interest_warnings
-from bot.store import subscriber_batches, subscribers
+from bot.store import subscriber_batches, subscribers, votes
 from subscribers.importer import RowError, escape_cell, iter_subscriber_batches, validate_row
 from subscribers.validation import InvalidSubscriber, RawSubscriber, split_interests
 
@@ -141,22 +141,32 @@ def import_subscribers(app: App, file: Path, *, quiet: bool = False) -> dict[str
     return counts
 
 
+VOTE_WORDS = {votes.MORE: "more", votes.LESS: "less"}
+
+
 @subscribers_group.command("export")
 @click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
 @pass_app
 def export_cmd(app: App, fmt: str) -> None:
-    """Write every subscriber to stdout (CSV that `subscribers import` reads back, or JSON lines)."""
+    """Write every subscriber to stdout (CSV that `subscribers import` reads back, or JSON lines), with their votes.
+
+    Votes: JSON `{"paper id": "more"|"less"}`; CSV one `more PAPER_ID` or `less PAPER_ID` line each.
+    Import reads the subscribers back and ignores the votes (a vote needs its paper stored).
+    """
     with app.db.session() as session:
         people = subscribers.list_subscribers(session)
+        cast = votes.votes_by_subscriber(session)
     if fmt == "json":
-        emit_json(subscriber_row(p) for p in people)
+        emit_json({**subscriber_row(p), "votes": {paper: VOTE_WORDS[v] for paper, v in cast.get(p.id, {}).items()}}
+                  for p in people)
         return
     writer = csv.writer(sys.stdout, lineterminator="\n")
-    writer.writerow(["email", "interests", "frequency", "weekday", "hour", "tz", "telegram", "status"])
+    writer.writerow(["email", "interests", "frequency", "weekday", "hour", "tz", "telegram", "status", "votes"])
     for p in people:  # every cell escaped: a spreadsheet never runs one as a formula; import reads it back
+        voted = "\n".join(f"{VOTE_WORDS[v]} {paper}" for paper, v in cast.get(p.id, {}).items())
         writer.writerow([escape_cell(str(value)) for value in (
             p.email or "", "\n".join(p.interests), p.frequency, p.weekday, p.hour, p.tz, p.telegram_chat_id or "",
-            p.status)])
+            p.status, voted)])
 
 
 @subscribers_group.command("remove")

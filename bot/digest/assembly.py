@@ -6,6 +6,8 @@ import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Literal
+from urllib.parse import quote
 
 from bot.digest.evidence import with_hits
 from bot.digest.highlight import highlight_spans, snippet, why
@@ -15,6 +17,7 @@ from bot.digest.ranking import rank
 Segments = tuple[tuple[str, bool], ...]
 MAX_AUTHORS = 4
 MAX_SUGGESTIONS = 3  # "You may also like": at most this many papers no interest matched
+Choice = Literal["more", "less"]
 
 
 @dataclass(frozen=True)
@@ -22,6 +25,12 @@ class DigestLinks:
     manage: str
     unsubscribe: str
     view: str
+    vote: str = ""  # the digest's one signed vote link; each paper's vote links add the paper and the choice
+
+
+def vote_url(paper_id: str, choice: Choice, base: str) -> str:
+    """A paper's vote link under a digest's vote link; the id is encoded whole (`/`, `:`, `&`, `#` included)."""
+    return f"{base}?paper={quote(paper_id, safe='')}&choice={choice}"
 
 
 @dataclass(frozen=True)

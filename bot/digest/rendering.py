@@ -5,6 +5,10 @@ source once; jinja tags are swapped for inert placeholders first, because
 premailer's HTML parser would mangle `{{ }}` in attributes and move `{% %}`
 out of tables. Per-row selectors (`:nth-child`) cannot be inlined this way:
 the templates avoid them.
+
+A paper's block is rendered once for every reader (Fragments), yet its vote links carry
+the reader's signed link: the block holds VOTE_BASE in its place, and `with_votes` puts the
+digest's link there (one str.replace per block, not a render per reader).
 """
 
 from __future__ import annotations
@@ -25,11 +29,13 @@ from jinja2 import (
 )
 
 from bot.config import TEMPLATES_DIR
-from bot.digest.assembly import paper_url
+from bot.digest.assembly import paper_url, vote_url
 
 _JINJA_TAG = re.compile(r"{{.*?}}|{%.*?%}|{#.*?#}", re.DOTALL)
 _PARTIAL_INCLUDE = re.compile(r'{%\s*include\s+"(email/_[\w.-]+)"\s*%}')
 _PLACEHOLDER = re.compile(r"PPJINJA(\d+)X|<!--PPJINJA(\d+)-->")
+# Where a cached paper block's vote links start; never a real address (.invalid, RFC 2606).
+VOTE_BASE = "https://vote.paperpost.invalid/PPVOTE"
 
 
 def inline_css(html: str) -> str:
@@ -68,6 +74,11 @@ def inline_template_source(source: str) -> str:
 def wrap(text: str, width: int = 76, indent: str = "   ") -> str:
     """`text` filled to `width` columns (cached: the same paper is wrapped for every subscriber who gets it)."""
     return textwrap.fill(" ".join(text.split()), width=width, initial_indent=indent, subsequent_indent=indent)
+
+
+def with_votes(block: str, vote_base: str) -> str:
+    """A cached paper block with the digest's vote link in place of VOTE_BASE (escaped in HTML: Markup.replace)."""
+    return block.replace(VOTE_BASE, vote_base)
 
 
 def plain_segments(segments: object) -> str:
@@ -117,6 +128,9 @@ class Renderer:
         self.env.filters["paper_url"] = paper_url
         self.env.filters["wrap"] = wrap
         self.env.filters["plain_segments"] = plain_segments
+        self.env.filters["vote_url"] = vote_url
+        self.env.filters["with_votes"] = with_votes
+        self.env.globals["VOTE_BASE"] = VOTE_BASE
         self.env.globals["fragment"] = Fragments()
         self._templates_dir = templates_dir
 

@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from bot.store.schema import PaperRow, VoteRow
+from bot.store.schema import MatchRow, PaperRow, VoteRow
 
 MORE, LESS = 1, -1
 _CHUNK = 500  # ids per IN (...) list
@@ -49,6 +49,17 @@ def votes_of(session: Session, subscriber_id: int) -> dict[str, int]:
     rows = session.execute(select(VoteRow.paper_id, VoteRow.value).where(VoteRow.subscriber_id == subscriber_id)
                            .order_by(VoteRow.updated_at.desc(), VoteRow.paper_id))
     return {paper_id: value for paper_id, value in rows}
+
+
+def vote_on(session: Session, subscriber_id: int, paper_id: str) -> int | None:
+    """The subscriber's vote on one paper (MORE, LESS), or None."""
+    return session.scalar(select(VoteRow.value).where(VoteRow.subscriber_id == subscriber_id,
+                                                      VoteRow.paper_id == paper_id))
+
+
+def matched_paper_ids(session: Session, subscriber_id: int) -> list[str]:
+    """The papers a subscriber was matched with: where a short vote key from a Telegram button is looked up."""
+    return list(session.scalars(select(MatchRow.paper_id).where(MatchRow.subscriber_id == subscriber_id).distinct()))
 
 
 def votes_by_subscriber(session: Session, subscriber_ids: Iterable[int] | None = None) -> dict[int, dict[str, int]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# A button: (text, callback data) or (text, "https://..." URL).
+# A button: (text, callback data) or (text, "https://..." URL); callback data never starts with http.
 ButtonRow = tuple[tuple[str, str], ...]
 
 

@@ -18,6 +18,7 @@ from telegram import Update
 
 from bot.app import App
 from bot.channels.telegram.alert_text import alert_parts
+from bot.channels.telegram.vote_keys import find_hashed, is_hashed, read_vote_data
 from bot.errors import QueryError
 from bot.jobs.alerts import CHANNEL
 from bot.jobs.match import current_trending
@@ -25,7 +26,7 @@ from bot.logs import log_event
 from bot.models import Subscriber, SubscriberInput
 from bot.profile import parse_interest, search
 from bot.digest.ranking import rank
-from bot.store import matches, papers, subscribers, telegram_state
+from bot.store import matches, papers, subscribers, telegram_state, votes
 from subscribers import service
 from subscribers.telegram import texts
 from subscribers.telegram.actions import Action, Answer, ButtonRow, Edit, Reply
@@ -219,7 +220,7 @@ class ChatCommands:
         by_id = {p.id: p for p in recent}
         ranked = rank(found.values(), by_id)[:self.app.config["PAPERPOST_DIGEST_MAX"]]
         parts = alert_parts([(by_id[m.paper_id], m) for m in ranked], heading=texts.DIGEST_HEADING)
-        return [Reply(chat, part.html, tuple(tuple((b.text, b.url) for b in row) for row in part.buttons))
+        return [Reply(chat, part.html, tuple(tuple((b.text, b.url or b.callback) for b in row) for row in part.buttons))
                 for part in parts]
 
     def manage(self, chat: str, _: str) -> list[Action]:
@@ -238,13 +239,16 @@ class ChatCommands:
     # Buttons -----------------------------------------------------------------------------------------
 
     def pressed(self, update: Update) -> list[Action]:
-        """A remove button: checked against the chat that pressed it, and against the list it was shown in."""
+        """A remove or a vote button: checked against the chat that pressed it (and a remove against its list)."""
         query = update.callback_query
         assert query is not None
         message = query.message
         if message is None or message.chat is None:  # too old for Telegram to say where it was
             return [Answer(query.id, texts.STALE_BUTTON)]
         chat = str(message.chat.id)
+        vote = read_vote_data(query.data or "")
+        if vote is not None:
+            return [Answer(query.id, self._vote(chat, *vote))]
         kind, _, rest = (query.data or "").partition(":")
         number, _, tag = rest.partition(":")
         person = self.person(chat)
@@ -262,3 +266,20 @@ class ChatCommands:
         else:
             html, buttons = texts.NO_INTERESTS, ()
         return [Answer(query.id, f"Removed: {removed[:150]}"), Edit(chat, message.message_id, html, buttons)]
+
+    def _vote(self, chat: str, value: int, key: str) -> str:
+        """Record the vote of the chat's subscriber (whoever made the button): the text the press is answered with."""
+        person = self.person(chat)
+        if person is None:
+            return texts.VOTE_NO_SUBSCRIPTION
+        with self.db.session() as session:
+            paper_id = find_hashed(key, votes.matched_paper_ids(session, person.id)) if is_hashed(key) else key
+            if paper_id is None:  # a long id none of this subscriber's matches has: not their button
+                return texts.VOTE_UNKNOWN
+            try:
+                votes.set_vote(session, person.id, paper_id, value, self.now())
+            except votes.UnknownPaper:
+                return texts.VOTE_UNKNOWN
+        log_event("vote.recorded", subscriber=person.id, choice="more" if value == votes.MORE else "less",
+                  via="telegram")
+        return texts.VOTED[value]

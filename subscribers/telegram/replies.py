@@ -23,7 +23,7 @@ from subscribers.telegram.commands import ChatCommands
 def keyboard(rows: tuple[ButtonRow, ...]) -> InlineKeyboardMarkup | None:
     if not rows:
         return None
-    return InlineKeyboardMarkup([[InlineKeyboardButton(text, url=value) if value.startswith("https://")
+    return InlineKeyboardMarkup([[InlineKeyboardButton(text, url=value) if value.startswith(("https://", "http://"))
                                   else InlineKeyboardButton(text, callback_data=value) for text, value in row]
                                  for row in rows])
 

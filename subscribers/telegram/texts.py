@@ -57,3 +57,6 @@ STOPPED = {"deleted": "Stopped. Your interests and everything of this chat are d
            "unlinked": "Stopped. This chat is unlinked; your email subscription stays as it was.",
            "unknown": "Stopped. There was nothing to stop: this chat has no subscription."}
 STALE_BUTTON = "That list is out of date: send /interests again."
+VOTED = {1: "👍 Noted: more papers like this one.", -1: "👎 Noted: fewer papers like this one."}
+VOTE_UNKNOWN = "That paper is not in our list any more: there is nothing to vote on."
+VOTE_NO_SUBSCRIPTION = "This chat has no subscription: send /start first."

@@ -17,11 +17,12 @@ from subscribers import service
 from subscribers.web.forms import ProfileForm, check_form
 from subscribers.web.signup_pages import form_context, run_preview
 from subscribers.web.site import Site
+from subscribers.web.vote_pages import record_vote, voted_papers
 from subscribers.validation import InvalidSubscriber, checked_email
 
 NOTICES = {"saved": "Your changes are saved.", "paused": "Paused: no digests until you resume.",
            "resumed": "Resumed: your next digest comes at your usual time.",
-           "telegram": "Your Telegram settings are saved.",
+           "telegram": "Your Telegram settings are saved.", "unvoted": "Your vote is removed.",
            "email": "We sent a link to that address: open it to get your digests there too.",
            "email-wait": "A link went to that address a few minutes ago: open it, or try again in a quarter of an hour."}
 TELEGRAM_MODES = ("instant", "daily")
@@ -29,11 +30,14 @@ HOURS = tuple(range(24))
 ONE_CLICK = ("List-Unsubscribe", "One-Click")
 
 
-def _manage(site: Site, request: Request, person: Subscriber, status: int = 200, *, form: ProfileForm | None = None,
-            **extra: object) -> Response:
+async def _manage(site: Site, request: Request, person: Subscriber, status: int = 200, *,
+                  form: ProfileForm | None = None, **extra: object) -> Response:
     context = form_context(None, form or ProfileForm.from_subscriber(person), tz_chosen=True)
     context.update(extra)
+    context.setdefault("votes_notice", None)
+    liked, unwanted = await site.blocking(voted_papers, site.app.db, person.id)
     return site.pages.render(request, "manage.html", status, title="Your subscription", person=person,
+                             liked=liked, unwanted=unwanted,
                              telegram_code=context.pop("telegram_code", None),
                              unsubscribe_url=site.link("unsubscribe", person), digest_url=site.link("digest", person),
                              email_unconfirmed=EMAIL_UNCONFIRMED, **context)
@@ -43,29 +47,28 @@ async def manage_page(site: Site, request: Request) -> Response:
     person = await site.person(request, "manage")
     if isinstance(person, Response):
         return person
-    return _manage(site, request, person, notice=NOTICES.get(request.query_params.get("done", "")))
+    done = request.query_params.get("done", "")
+    if done == "unvoted":  # said beside the list the button was in (the page opens there)
+        return await _manage(site, request, person, votes_notice=NOTICES[done])
+    return await _manage(site, request, person, notice=NOTICES.get(done))
 
 
 async def manage_post(site: Site, request: Request) -> Response:
     """Save, preview, pause, resume, a Telegram code, or delete everything: one form, one action each."""
-    person = await site.person(request, "manage")
-    if isinstance(person, Response):
-        return person
-    form = await site.read_form(request)
-    if not site.csrf_ok(request, form):
-        return site.expired_form(request)
-    if not await site.allow(f"post:{site.client_ip(request)}", site.limits.posts_per_ip):
-        return site.too_many(request, site.limits.posts_per_ip)
+    posted = await site.posted(request, "manage")
+    if isinstance(posted, Response):
+        return posted
+    person, form = posted
     db, now, action = site.app.db, site.app.clock(), form.get("action")
     back = RedirectResponse(request.url.path, status_code=303)
     if action in ("save", "preview"):
         typed = ProfileForm.from_form(form)
         if action == "preview":
             errors, found = await run_preview(site, typed)
-            return _manage(site, request, person, form=typed, errors=errors, preview=found)
+            return await _manage(site, request, person, form=typed, errors=errors, preview=found)
         checked = await site.blocking(check_form, typed, person)
         if checked.data is None:
-            return _manage(site, request, person, 400, form=typed, errors=checked.errors)
+            return await _manage(site, request, person, 400, form=typed, errors=checked.errors)
         await site.blocking(service.update_profile, db, person.id, checked.data, now)
         back.headers["location"] += "?done=saved"
         return back
@@ -75,11 +78,11 @@ async def manage_post(site: Site, request: Request) -> Response:
         return back
     if action == "telegram":
         code = await site.blocking(service.new_telegram_code, db, person.id, now)
-        return _manage(site, request, person, telegram_code=code)
+        return await _manage(site, request, person, telegram_code=code)
     if action == "telegram_settings" and person.telegram_chat_id:
         settings = telegram_settings(form)
         if isinstance(settings, dict):
-            return _manage(site, request, person, 400, errors=settings)
+            return await _manage(site, request, person, 400, errors=settings)
         await site.blocking(service.telegram_settings, db, person.id, *settings)
         back.headers["location"] += "?done=telegram"
         return back
@@ -87,21 +90,25 @@ async def manage_post(site: Site, request: Request) -> Response:
         try:
             address = checked_email(str(form.get("new_email") or ""))
         except InvalidSubscriber as exc:
-            return _manage(site, request, person, 400, errors={"new_email": [exc.errors["email"]]})
+            return await _manage(site, request, person, 400, errors={"new_email": [exc.errors["email"]]})
         outcome = await site.blocking(site.add_email, person.id, address)
         if outcome == "taken":
-            return _manage(site, request, person, 400, errors={"new_email": [
+            return await _manage(site, request, person, 400, errors={"new_email": [
                 "That address has its own subscription: open its manage page, ask for a Telegram code there and "
                 "send it to the bot from this chat."]})
         back.headers["location"] += "?done=" + ("email" if outcome == "sent" else "email-wait")
         return back
+    if action == "unvote":
+        await site.blocking(record_vote, db, person.id, str(form.get("paper") or ""), "clear", now)
+        back.headers["location"] += "?done=unvoted#votes"
+        return back
     if action == "delete":
         if form.get("confirm_delete") != "yes":
-            return _manage(site, request, person, 400, errors={"confirm_delete": [
+            return await _manage(site, request, person, 400, errors={"confirm_delete": [
                 "Tick the box to confirm that everything should be deleted."]})
         await site.blocking(service.delete_all, db, person.id)
         return site.pages.render(request, "left.html", title="Your data is deleted", deleted=True)
-    return _manage(site, request, person, 400, errors={"action": ["Choose one of the buttons."]})
+    return await _manage(site, request, person, 400, errors={"action": ["Choose one of the buttons."]})
 
 
 def telegram_settings(form: Mapping[str, object]) -> tuple[str, tuple[int, int] | None] | dict[str, list[str]]:
@@ -163,7 +170,7 @@ async def digest_page(site: Site, request: Request) -> Response:
 
     digest, upcoming = await site.blocking(latest)
     return site.pages.render(request, "digest.html", title="Your digest", digest=digest, upcoming=upcoming,
-                             manage_url=site.link("manage", person))
+                             manage_url=site.link("manage", person), vote_base=site.link("vote", person))
 
 
 async def healthz(site: Site, request: Request) -> Response:

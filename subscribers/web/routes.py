@@ -2,7 +2,7 @@
 
 Routes (DESIGN.md "Web"): GET / ; POST /subscribe ; GET|POST /confirm/{token} ;
 GET|POST /manage/{token} ; GET|POST /unsubscribe/{token} ; GET /digest/{token} ;
-GET /healthz ; /static/*. No page needs JavaScript.
+GET|POST /vote/{token} ; GET /healthz ; /static/*. No page needs JavaScript.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from starlette.types import Receive, Scope, Send
 
 from bot.app import App
 from bot.config import TEMPLATES_DIR, require_secret_key
-from subscribers.web import account_pages as account, signup_pages as signup
+from subscribers.web import account_pages as account, signup_pages as signup, vote_pages as vote
 from subscribers.web.csrf import Csrf
 from subscribers.web.middleware import BodyLimit, SecurityHeaders
 from subscribers.web.templating import Pages
@@ -60,6 +60,8 @@ def create_app(app: App, *, limits: Limits | None = None, limiter: RateLimiter |
         route("/unsubscribe/{token}", account.unsubscribe_page, ["GET"]),
         route("/unsubscribe/{token}", account.unsubscribe_post, ["POST"]),
         route("/digest/{token}", account.digest_page, ["GET"]),
+        route("/vote/{token}", vote.vote_page, ["GET"]),
+        route("/vote/{token}", vote.vote_post, ["POST"]),
         route("/healthz", account.healthz, ["GET"]),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]

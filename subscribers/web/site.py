@@ -141,6 +141,19 @@ class Site:
         found = await self.resolve(request, purpose)
         return self.bad_link(request, found) if isinstance(found, BadToken) else found
 
+    async def posted(self, request: Request, purpose: Purpose) -> tuple[Subscriber, FormData] | Response:
+        """The link's subscriber and the form of a POST whose CSRF token is good, within the per-IP POST limit;
+        else the page to answer with (400/404 link, 403 expired form, 429)."""
+        person = await self.person(request, purpose)
+        if isinstance(person, Response):
+            return person
+        form = await self.read_form(request)
+        if not self.csrf_ok(request, form):
+            return self.expired_form(request)
+        if not await self.allow(f"post:{self.client_ip(request)}", self.limits.posts_per_ip):
+            return self.too_many(request, self.limits.posts_per_ip)
+        return person, form
+
     def link(self, purpose: Purpose, person: Subscriber) -> str:
         """A site-relative link for `person` (the pages link to themselves, mails use the base URL)."""
         return f"/{purpose}/{self.app.tokens.make(purpose, person)}"

@@ -12,19 +12,21 @@ import re
 from collections.abc import Sequence
 
 from bot.channels.telegram.message import Button, Part
+from bot.channels.telegram.vote_keys import vote_data
 from bot.digest.highlight import highlight_spans, snippet, spans_of, why
 from bot.models import Match, Paper
 
 MAX_TEXT = 4096  # Telegram's limit on a message's text (UTF-16 units after entity parsing)
 HEADING_MAX = 100
 ROOM_FOR_HEADING = 2 * HEADING_MAX + 40  # kept free in each part for its heading ("12 new papers (2/3)")
-MAX_PAPERS_PER_PART = 10  # 3 buttons each: 30 buttons, under Telegram's 100 per keyboard
+MAX_PAPERS_PER_PART = 10  # 5 buttons each (3 links, 2 votes): 50 buttons, under Telegram's 100 per keyboard
 TITLE_MAX = 300
 AUTHOR_MAX = 80
 AUTHORS_SHOWN = 3
 CATEGORIES_SHOWN = 6
 SNIPPET_WIDTH = 220
 BUTTON_TEXT_MAX = 64
+VOTE_LABELS = (("+", "👍 More like this"), ("-", "👎 Not for me"))
 _ENTITY = re.compile(r"&(lt|gt|amp|quot);")
 _TAG = re.compile(r"<[^>]*>")
 _ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
@@ -92,17 +94,28 @@ def paper_buttons(paper: Paper, number: int | None = None) -> tuple[Button, ...]
     return tuple(found)
 
 
+def vote_buttons(paper: Paper, number: int | None = None) -> tuple[Button, ...]:
+    """"More like this" and "Not for me": the press records the vote at once (numbered in a grouped message)."""
+    prefix = f"{number} · " if number is not None else ""
+    return tuple(Button(prefix + label, callback=vote_data(sign, paper.id)) for sign, label in VOTE_LABELS)
+
+
+def paper_keyboard(paper: Paper, number: int | None = None) -> tuple[tuple[Button, ...], ...]:
+    """A paper's rows of buttons: its links (those known), then its vote buttons."""
+    links = paper_buttons(paper, number)
+    return ((links,) if links else ()) + (vote_buttons(paper, number),)
+
+
 def alert_parts(items: Sequence[tuple[Paper, Match | None]], *, heading: str | None = None) -> list[Part]:
     """One message for one paper; for several, numbered blocks under a heading, split at paper boundaries."""
     if not items:
         return []
     if len(items) == 1 and heading is None:
         paper, match = items[0]
-        buttons = paper_buttons(paper)
-        return [Part(paper_block(paper, match), (buttons,) if buttons else (), (paper.id,))]
-    blocks = [(paper, paper_block(paper, match, n), paper_buttons(paper, n))
+        return [Part(paper_block(paper, match), paper_keyboard(paper), (paper.id,))]
+    blocks = [(paper, paper_block(paper, match, n), paper_keyboard(paper, n))
               for n, (paper, match) in enumerate(items, 1)]
-    groups: list[list[tuple[Paper, str, tuple[Button, ...]]]] = [[]]
+    groups: list[list[tuple[Paper, str, tuple[tuple[Button, ...], ...]]]] = [[]]
     used = 0
     for block in blocks:
         size = visible_length(block[1]) + 2
@@ -116,5 +129,5 @@ def alert_parts(items: Sequence[tuple[Paper, Match | None]], *, heading: str | N
     for k, group in enumerate(groups, 1):
         head = escape(title) + (f" ({k}/{len(groups)})" if len(groups) > 1 else "")
         html = f"<b>{head}</b>\n\n" + "\n\n".join(text for _, text, _ in group)
-        parts.append(Part(html, tuple(b for _, _, b in group if b), tuple(p.id for p, _, _ in group)))
+        parts.append(Part(html, tuple(row for _, _, rows in group for row in rows), tuple(p.id for p, _, _ in group)))
     return parts

@@ -26,7 +26,8 @@ class FolderSender:
     def send(self, message: TelegramMessage) -> Outcome:
         blocks = []
         for n, part in enumerate(message.parts, 1):
-            buttons = "\n".join(" | ".join(f"[{b.text}] {b.url}" for b in row) for row in part.buttons)
+            buttons = "\n".join(" | ".join(f"[{b.text}] {b.url or 'press: ' + b.callback}" for b in row)
+                                for row in part.buttons)
             head = f"--- message {n} of {len(message.parts)} to chat {message.chat_id} (parse_mode HTML)"
             blocks.append(f"{head}\n{part.html}\n" + (f"--- buttons\n{buttons}\n" if buttons else ""))
         path = self.path_for(message)

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Button:
-    """An inline URL button."""
+    """An inline button: a link (`url`), or a press the bot answers (`callback` data, under 64 bytes)."""
 
     text: str
-    url: str
+    url: str = ""
+    callback: str = ""
 
 
 @dataclass(frozen=True)

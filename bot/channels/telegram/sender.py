@@ -130,7 +130,8 @@ class TelegramSender:
     def _post(self, chat: str, part: Part) -> None:
         markup = None
         if part.buttons:
-            markup = InlineKeyboardMarkup([[InlineKeyboardButton(b.text, url=b.url) for b in row]
+            markup = InlineKeyboardMarkup([[InlineKeyboardButton(b.text, url=b.url) if b.url
+                                            else InlineKeyboardButton(b.text, callback_data=b.callback) for b in row]
                                            for row in part.buttons])
 
         async def paced_send(bot: Bot) -> object:
