@@ -97,7 +97,7 @@ def replace_suggestions(session: Session, subscriber_ids: Sequence[int],
     table = MatchRow.__table__
     dialect = session.connection().dialect.name
     build = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = build(table).on_conflict_do_nothing(index_elements=["subscriber_id", "paper_id"])
+    statement = build(table).on_conflict_do_nothing(index_elements=["subscriber_id", "paper_id"]).returning(table.c.id)
     stored = 0
     batch: list[dict] = []
     for subscriber_id, paper_id, learned, liked in rows:
@@ -112,8 +112,8 @@ def replace_suggestions(session: Session, subscriber_ids: Sequence[int],
 
 
 def _insert(session: Session, statement, batch: list[dict]) -> int:  # type: ignore[no-untyped-def]
-    result = session.connection().execute(statement, batch)
-    return max(result.rowcount, 0)
+    """One multi-row INSERT; the ids it returns are the rows stored (a pair that exists returns none)."""
+    return len(session.connection().execute(statement, batch).all())
 
 
 def _drop_unsent_suggestions(session: Session, chunk: list[int]) -> None:
