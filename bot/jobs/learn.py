@@ -89,3 +89,18 @@ class Learner:
 def learn_for(session: Session, subscriber_ids: Sequence[int], now: datetime, *, recent_days: int) -> LearnReport:
     """One learn step for these subscribers (see Learner)."""
     return Learner(now, recent_days).learn(session, subscriber_ids)
+
+
+def preview(session: Session, subscriber_id: int, now: datetime, *, recent_days: int,
+            limit: int) -> ReaderScores | None:
+    """What one reader's model would add today (nothing is written); None without a liked paper."""
+    given = votes.votes_of(session, subscriber_id)
+    if not any(v > 0 for v in given.values()):
+        return None
+    from bot.recommend import score_readers
+
+    learner = Learner(now, recent_days)
+    features, candidates = learner.features(session, set(given))
+    taken = suggestions.taken_papers(session, [subscriber_id])
+    found = list(score_readers(features, {subscriber_id: given}, candidates, taken=taken, limit=limit))
+    return found[0] if found else None
