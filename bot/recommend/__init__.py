@@ -7,9 +7,9 @@ See docs/recommendations.md.
 
 from bot.recommend.features import PaperFeatures, day_features, fit_features
 from bot.recommend.readers import CLASSIFIER, NEIGHBOURS, ReaderModel, fit_reader
-from bot.recommend.scoring import MAX_SUGGESTIONS, THRESHOLDS, ReaderScores, Suggestion, nearest_liked, score_readers
+from bot.recommend.scoring import MAX_SUGGESTIONS, THRESHOLDS, ReaderScores, Suggestion, score_readers
 from bot.recommend.similar import LIKE_THRESHOLD, similar_papers
 
 __all__ = ["CLASSIFIER", "LIKE_THRESHOLD", "MAX_SUGGESTIONS", "NEIGHBOURS", "THRESHOLDS", "PaperFeatures",
            "ReaderModel", "ReaderScores", "Suggestion", "day_features", "fit_features", "fit_reader",
-           "nearest_liked", "score_readers", "similar_papers"]
+           "score_readers", "similar_papers"]

@@ -14,7 +14,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import sparse
 from sklearn.svm import LinearSVC
 
 from bot.recommend.features import PaperFeatures
@@ -71,19 +70,27 @@ def fit_reader(features: PaperFeatures, subscriber_id: int, votes: Mapping[str, 
     return ReaderModel(subscriber_id, liked, voted, model.coef_[0].astype(np.float32), float(model.intercept_[0]))
 
 
-def stacked(models: Sequence[ReaderModel], features: PaperFeatures) -> tuple[sparse.csr_matrix, list[slice]]:
-    """All the models of a chunk as the rows of one matrix, and each model's rows in it.
+def stacked(models: Sequence[ReaderModel], features: PaperFeatures) -> tuple[np.ndarray, list[slice]]:
+    """All the models of a chunk as the columns of one dense matrix (features x rows), and each model's columns.
 
-    A classifier is one row (its weights); a neighbours model is the rows of its liked
-    papers. Scores for every reader of the chunk are then ONE product with the papers' rows.
+    A model's columns are its classifier's weights (if it has one), then its liked papers' rows
+    (a neighbours model's score, and every model's explanations). Scores and similarities for
+    every reader of the chunk are then ONE product of the papers' rows with this matrix.
     """
-    blocks, spans, at = [], [], 0
+    spans, at = [], 0
     for model in models:
-        if model.weights is None:
-            block = features.rows(model.liked)
-        else:
-            block = sparse.csr_matrix(model.weights.reshape(1, -1))
-        blocks.append(block)
-        spans.append(slice(at, at + block.shape[0]))
-        at += block.shape[0]
-    return sparse.vstack(blocks).tocsr(), spans
+        width = len(model.liked) + (model.weights is not None)
+        spans.append(slice(at, at + width))
+        at += width
+    matrix = np.zeros((features.matrix.shape[1], at), dtype=np.float32)
+    rows = features.matrix
+    for model, span in zip(models, spans):
+        column = span.start
+        if model.weights is not None:
+            matrix[:, column] = model.weights
+            column += 1
+        for paper in model.liked:  # a sparse row written straight into its column: no dense copy of the likes
+            start, end = rows.indptr[features.row[paper]], rows.indptr[features.row[paper] + 1]
+            matrix[rows.indices[start:end], column] = rows.data[start:end]
+            column += 1
+    return matrix, spans

@@ -26,7 +26,7 @@ MAX_SUGGESTIONS = 3
 THRESHOLDS = {CLASSIFIER: -0.6, NEIGHBOURS: 0.12}
 SIMILARITY_FLOOR = 0.12
 LOOKED_AT = 50  # candidates examined per reader at most, best first
-READERS_PER_CHUNK = 256  # models held at once: ~256 x 20,000 weights
+READERS_PER_CHUNK = 32  # models held at once: ~32 readers x (1 + their likes) x 20,000 features, ~25 MB
 
 
 @dataclass(frozen=True)
@@ -76,21 +76,21 @@ def score_readers(features: PaperFeatures, votes: Mapping[int, Mapping[str, int]
         papers = list(dict.fromkeys([*pool, *(p for ps in asked.values() for p in ps)]))
         at = {p: i for i, p in enumerate(papers)}
         matrix, spans = stacked(models, features)
-        products = np.asarray(features.rows(papers) @ matrix.T.toarray())  # papers x model rows: the one product
+        products = np.asarray(features.rows(papers) @ matrix)  # papers x model columns: the one product
         for model, span in zip(models, spans):
             block = products[:, span]
-            if model.weights is None:
-                scores, nearest = block.max(axis=1), block.argmax(axis=1)
-            else:
-                scores, nearest = block[:, 0] + model.bias, None
+            sims = block if model.weights is None else block[:, 1:]  # cosine to each liked paper
+            nearest = sims.argmax(axis=1)
+            similarity = sims[np.arange(len(papers)), nearest]
+            scores = similarity if model.weights is None else block[:, 0] + model.bias
             learned = {p: float(scores[at[p]]) for p in asked[model.subscriber_id]}
-            chosen = _suggestions(model, features, pool, scores, nearest, taken.get(model.subscriber_id, frozenset()),
+            chosen = _suggestions(model, pool, scores, nearest, similarity, taken.get(model.subscriber_id, frozenset()),
                                   limit, thresholds[model.kind], similarity_floor)
             yield ReaderScores(model.subscriber_id, model.kind, learned, chosen)
 
 
-def _suggestions(model: ReaderModel, features: PaperFeatures, pool: Sequence[str], scores: np.ndarray,
-                 nearest: np.ndarray | None, taken: AbstractSet[str], limit: int,
+def _suggestions(model: ReaderModel, pool: Sequence[str], scores: np.ndarray, nearest: np.ndarray,
+                 similarity: np.ndarray, taken: AbstractSet[str], limit: int,
                  threshold: float, similarity_floor: float) -> tuple[Suggestion, ...]:
     """The best `limit` pool papers above the floors, not voted, not taken; ties by id."""
     order = np.argsort(-scores[:len(pool)], kind="stable")
@@ -101,17 +101,6 @@ def _suggestions(model: ReaderModel, features: PaperFeatures, pool: Sequence[str
         paper = pool[i]
         if paper in model.voted or paper in taken:
             continue
-        if nearest is not None:
-            liked, similarity = model.liked[int(nearest[i])], float(scores[i])
-        else:
-            liked, similarity = nearest_liked(features, paper, model.liked)
-        if similarity > similarity_floor:
-            out.append(Suggestion(paper, round(float(scores[i]), 6), liked))
+        if similarity[i] > similarity_floor:  # the liked paper nearest to it (ties: the smaller id) explains it
+            out.append(Suggestion(paper, round(float(scores[i]), 6), model.liked[int(nearest[i])]))
     return tuple(out)
-
-
-def nearest_liked(features: PaperFeatures, paper_id: str, liked: Sequence[str]) -> tuple[str, float]:
-    """The liked paper most like `paper_id` and their cosine (ties go to the smaller id)."""
-    sims = np.asarray((features.rows(liked) @ features.rows([paper_id]).T).todense()).ravel()
-    best = int(np.argmax(sims))
-    return liked[best], float(sims[best])
