@@ -119,6 +119,14 @@ def telegram_settings(db: Database, subscriber_id: int, mode: str, quiet: tuple[
         return subscribers.set_quiet_hours(session, subscriber_id, *(quiet or (None, None)))
 
 
+def stored_papers(db: Database) -> Callable[[set[str]], set[str]]:
+    """What validation asks to check `like:` ids: which of some paper ids are stored (one short query)."""
+    def lookup(ids: set[str]) -> set[str]:
+        with db.session() as session:
+            return papers.stored_ids(session, ids)
+    return lookup
+
+
 def update_profile(db: Database, subscriber_id: int, data: SubscriberInput, now: datetime) -> Subscriber | None:
     """Save new interests and schedule; matches of the old interests that were not sent yet are forgotten."""
     with db.session() as session:

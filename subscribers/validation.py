@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from zoneinfo import available_timezones
 
 from email_validator import EmailNotValidError, validate_email
 
+from bot.errors import QueryError
 from bot.models import SubscriberInput
-from bot.profile import check_interests
+from bot.profile import check_interests, liked_columns, unknown_liked
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 MAX_INTERESTS = 50
 SHOWN_ERRORS = 5  # the first few problems of a profile are named; the rest are counted
+# Which of some paper ids are stored: `like:` must name a stored paper (the grammar is pure, the store is not).
+StoredPapers = Callable[[set[str]], AbstractSet[str]]
 
 
 class InvalidSubscriber(ValueError):
@@ -45,15 +49,19 @@ def split_interests(text: str) -> list[str]:
     return [part.strip() for part in parts if part.strip()]
 
 
-def validate_subscriber(raw: RawSubscriber, *, require_email: bool = False) -> SubscriberInput:
+def validate_subscriber(raw: RawSubscriber, *, require_email: bool = False,
+                        stored_papers: StoredPapers | None = None) -> SubscriberInput:
     """A clean SubscriberInput, or InvalidSubscriber naming every bad field.
 
     A person needs an email or a Telegram chat (either may be missing, not both);
     `require_email` is for the web sign-up, where the address is the only way in.
+    `stored_papers` checks that each `like:` names a stored paper (without it, none is checked).
     """
     errors: dict[str, str] = {}
     email = _email(_text(raw.email), errors) if require_email or _text(raw.email).strip() else None
     interests = _interests(raw.interests, errors)
+    if stored_papers is not None and "interests" not in errors:
+        _liked(interests, stored_papers, errors)
     frequency = _text(raw.frequency or "daily").strip().lower()
     if frequency not in ("daily", "weekly"):
         errors["frequency"] = f"must be daily or weekly, not {shown(frequency)}"
@@ -89,6 +97,26 @@ def _interests(given: object, errors: dict[str, str]) -> list[str]:
             more = len(problems) - SHOWN_ERRORS
             errors["interests"] = listed + (f"; and {more} more" if more > 0 else "")
     return interests
+
+
+def liked_problems(interests: Sequence[str], stored_papers: StoredPapers) -> list[tuple[int, QueryError]]:
+    """(interest number, error with its column) for each `like:` naming a paper that is not stored."""
+    wanted: set[str] = set()
+    for line in interests:
+        try:
+            wanted.update(paper for paper, _ in liked_columns(line.rstrip()))
+        except QueryError:
+            continue  # a malformed line: check_interests names it
+    if not wanted:
+        return []
+    return list(unknown_liked(interests, stored_papers(wanted)))
+
+
+def _liked(interests: Sequence[str], stored_papers: StoredPapers, errors: dict[str, str]) -> None:
+    problems = liked_problems(interests, stored_papers)
+    if problems:
+        errors["interests"] = "; ".join(f"interest {n} ({shown(interests[n - 1], 60)}): {err}"
+                                        for n, err in problems[:SHOWN_ERRORS])
 
 
 def unprintable(text: str) -> str | None:

@@ -47,7 +47,8 @@ def papers(draw: st.DrawFn) -> list[Paper]:
 
 
 def _leaf(draw: st.DrawFn) -> str:
-    kind = draw(st.sampled_from(["word", "word", "word", "phrase", "prefix", "field", "author", "cat", "trending"]))
+    kind = draw(st.sampled_from(["word", "word", "word", "phrase", "prefix", "field", "author", "cat", "trending",
+                                 "like"]))
     word = draw(st.sampled_from(WORDS))
     if kind == "phrase":
         return '"' + " ".join(draw(st.lists(st.sampled_from(WORDS), min_size=1, max_size=3))) + '"'
@@ -61,6 +62,8 @@ def _leaf(draw: st.DrawFn) -> str:
         return "cat:" + draw(st.sampled_from(["cs.CL", "cs.*", "stat.ML", "math.*"]))
     if kind == "trending":
         return "is:trending"
+    if kind == "like":
+        return "like:" + draw(st.sampled_from(LIKE_FORMS))
     return word
 
 
@@ -82,7 +85,23 @@ profiles = st.lists(st.tuples(st.integers(1, 8), st.lists(interests(), min_size=
                     max_size=6, unique_by=lambda p: p[0])
 
 
-def reference(profile_list: list[tuple[int, list[str]]], batch: list[Paper], hot: frozenset[str]) -> dict:
+LIKE_FORMS = ["2401.00001", "arxiv:2401.00001v2", "arxiv:2401.00002"]
+LIKED = ["arxiv:2401.00001", "arxiv:2401.00002"]
+
+
+def similar_sets(data: st.DataObject, batch: list[Paper]) -> dict[str, frozenset[str]]:
+    """For each liked paper, the batch's papers alike to it (what bot/recommend would say)."""
+    ids = [p.id for p in batch]
+    return {liked: frozenset(data.draw(st.sets(st.sampled_from(ids)))) for liked in LIKED}
+
+
+def fresh_likes(profile_list: list[tuple[int, list[str]]]) -> set[str]:
+    """The liked paper ids of the valid lines of some profiles, as a fresh index holds them."""
+    return ProfileIndex.build(profile_list).liked_papers()
+
+
+def reference(profile_list: list[tuple[int, list[str]]], batch: list[Paper], hot: frozenset[str],
+              similar: dict[str, frozenset[str]] | None = None) -> dict:
     """(subscriber, paper) -> (interests, hits) by evaluating each valid interest on each paper."""
     out: dict = {}
     for sid, lines in profile_list:
@@ -93,7 +112,7 @@ def reference(profile_list: list[tuple[int, list[str]]], batch: list[Paper], hot
                     node = parse_interest(line)
                 except QueryError:
                     continue
-                found = evaluate(node, paper, hot)
+                found = evaluate(node, paper, hot, similar)
                 if found is not None:
                     matched.append(line)
                     hits.update(found)
@@ -102,13 +121,15 @@ def reference(profile_list: list[tuple[int, list[str]]], batch: list[Paper], hot
     return out
 
 
-def indexed(index: ProfileIndex, batch: list[Paper], hot: frozenset[str]) -> dict:
-    return {(m.subscriber_id, m.paper_id): (m.interests, set(m.hits)) for m in index.match(batch, hot)}
+def indexed(index: ProfileIndex, batch: list[Paper], hot: frozenset[str],
+            similar: dict[str, frozenset[str]] | None = None) -> dict:
+    return {(m.subscriber_id, m.paper_id): (m.interests, set(m.hits)) for m in index.match(batch, hot, similar)}
 
 
-def compact(index: ProfileIndex, batch: list[Paper], hot: frozenset[str]) -> dict:
+def compact(index: ProfileIndex, batch: list[Paper], hot: frozenset[str],
+            similar: dict[str, frozenset[str]] | None = None) -> dict:
     """(subscriber, paper) -> interests, read from the compact result without making any Match."""
-    sets = index.match_sets(batch, hot)
+    sets = index.match_sets(batch, hot, similar=similar)
     out = {}
     for sid in sets.subscribers():
         bits = sets.paper_bits(sid)
@@ -127,10 +148,11 @@ def compact(index: ProfileIndex, batch: list[Paper], hot: frozenset[str]) -> dic
 @given(profiles, papers(), st.data())
 def test_index_equals_reference(profile_list, batch, data) -> None:
     hot = frozenset(data.draw(st.sets(st.sampled_from([p.id for p in batch]))))
+    similar = similar_sets(data, batch)
     index = ProfileIndex.build(profile_list)
-    expected = reference(profile_list, batch, hot)
-    assert indexed(index, batch, hot) == expected
-    assert compact(index, batch, hot) == {pair: lines for pair, (lines, _) in expected.items()}
+    expected = reference(profile_list, batch, hot, similar)
+    assert indexed(index, batch, hot, similar) == expected
+    assert compact(index, batch, hot, similar) == {pair: lines for pair, (lines, _) in expected.items()}
 
 
 @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -147,9 +169,11 @@ def test_updates_equal_a_fresh_build(start, changes, batch) -> None:
             index.replace(sid, lines)
             state[sid] = lines
     final = sorted(state.items())
-    expected = reference(final, batch, frozenset())
-    assert indexed(index, batch, frozenset()) == expected
-    assert compact(index, batch, frozenset()) == {pair: lines for pair, (lines, _) in expected.items()}
+    alike = {liked: frozenset(p.id for p in batch[::2]) for liked in LIKED}  # a `like:` dropped leaves no atom behind
+    expected = reference(final, batch, frozenset(), alike)
+    assert indexed(index, batch, frozenset(), alike) == expected
+    assert compact(index, batch, frozenset(), alike) == {pair: lines for pair, (lines, _) in expected.items()}
+    assert index.liked_papers() == fresh_likes(final)
     fresh = ProfileIndex.build(final)
     assert len(index.atoms.ids) == len(fresh.atoms.ids)  # nothing leaks when profiles change
 
@@ -219,9 +243,11 @@ def test_trending_is_the_top_n_per_day_among_papers_with_upvotes() -> None:
 def test_hits_found_again_at_render_time_are_the_hits_of_matching(profile_list, batch, all_hot):
     """Stored matches keep no hits; `with_hits` finds them again from the interest lines and the paper."""
     hot = frozenset(p.id for p in batch) if all_hot else frozenset()
+    similar = {liked: hot for liked in LIKED}  # `like:` is found again at render time as trending is
     if not all_hot:  # a paper that is not trending now may have been when it matched: compare what does not depend on it
-        profile_list = [(sid, [line for line in lines if "is:trending" not in line]) for sid, lines in profile_list]
-    made = ProfileIndex.build(profile_list).match(batch, hot)
+        profile_list = [(sid, [line for line in lines if "is:trending" not in line and "like:" not in line])
+                        for sid, lines in profile_list]
+    made = ProfileIndex.build(profile_list).match(batch, hot, similar)
     stored = [replace(m, hits=()) for m in made]
     by_id = {p.id: p for p in batch}
     again = with_hits(stored, by_id)

@@ -248,7 +248,7 @@ def test_parse_trees(query: str, tree: object) -> None:
         (")", "unexpected ')' at column 1"),
         ("()", "empty parentheses at column 1"),
         ('""', "empty quotes at column 1"),
-        ("foo:bar", "unknown field 'foo:' (use ti:, abs:, au:, cat: or is:trending) at column 1"),
+        ("foo:bar", "unknown field 'foo:' (use ti:, abs:, au:, cat:, like: or is:trending) at column 1"),
         ("is:hot", "unknown 'is:hot' (the only one is is:trending) at column 1"),
         ("a OR", "OR needs a term on both sides at column 3"),
         ("OR a", "OR needs a term on both sides at column 1"),

@@ -48,3 +48,14 @@ def test_index_scores_and_search_ranks() -> None:
     [m] = [m for m in ProfileIndex.build([(3, ["rlhf", "reward"])]).match(batch) if m.paper_id == "a"]
     assert m.score == score(m.hits, 2, None)
     assert [m.paper_id for m in search("rlhf", batch)] == ["b", "c", "a"]
+
+
+def test_a_learned_score_reorders_within_a_band_and_never_across() -> None:
+    papers = {pid: Paper(id=pid, title="x", published=day(n)) for n, pid in enumerate(("a", "b", "c", "d"), 1)}
+    matches = [Match(1, "a", 0.0, ("rlhf",), (T,), learned=-1.0),  # title hit: the top band whatever it learned
+               Match(1, "b", 0.0, ("rlhf",), (A,), learned=0.2),
+               Match(1, "c", 0.0, ("rlhf",), (A, A2), learned=0.9),  # one more term: same band, ties broken by learned
+               Match(1, "d", 0.0, ("rlhf",), (A,), learned=None)]
+    assert [m.paper_id for m in rank(matches, papers)] == ["a", "c", "b", "d"]
+    unlearned = [Match(m.subscriber_id, m.paper_id, m.score, m.interests, m.hits) for m in matches]
+    assert [m.paper_id for m in rank(unlearned, papers)] == ["a", "c", "d", "b"]  # without votes: keyword order

@@ -14,6 +14,7 @@ from bot.cli import (  # noqa: E402,F401
     demo_cmd, digest_cmds, paper_cmds, service_cmds, source_cmds, stats_cmd, subscriber_cmds, web_cmd, worker_cmds,
 )
 from bot.cli import feedback_cmd  # noqa: E402,F401
+from bot.cli import recommend_cmd  # noqa: E402,F401
 
 
 def main(argv: list[str] | None = None) -> None:

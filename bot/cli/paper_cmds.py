@@ -11,8 +11,9 @@ from bot.app import App
 from bot.cli.root import cli, console, emit_json, emit_table, json_option, parse_date, pass_app
 from bot.digest.assembly import paper_url
 from bot.digest.highlight import highlight_spans, snippet, why
+from bot.errors import PaperpostError
 from bot.models import Match, Paper
-from bot.profile import interest_warnings, search
+from bot.profile import interest_warnings, liked_columns, search, unknown_liked
 from bot.store import papers
 
 
@@ -50,15 +51,21 @@ def search_cmd(app: App, query: str, since: str | None, limit: int, as_json: boo
     """Run a profile query over the stored papers, best first, with the matched words highlighted."""
     from bot.jobs.match import current_trending
 
+    liked = [paper_id for paper_id, _ in liked_columns(query.strip())]  # a malformed query stops here
     with app.db.session() as session:
         stored = [p for p, _ in papers.list_papers(session, parse_date(since))]
         trending = current_trending(session, app.clock(), app.config["PAPERPOST_TRENDING_TOP"])
-    found = search(query, stored, trending)
+        liked_papers = papers.papers_by_id(session, liked)
+    unknown = unknown_liked([query.strip()], set(liked_papers))
+    if unknown:
+        raise PaperpostError(f"Cannot search {query!r}: {unknown[0][1]}.")
+    found = search(query, stored, trending, _alike(app, stored, list(liked_papers.values())))
+    titles = {p.id: p.title for p in liked_papers.values()}
     for warning in interest_warnings(query):  # on stderr: --json output stays clean
         click.echo(f"warning: {warning}", err=True)
     by_id = {p.id: p for p in stored}
     if as_json:
-        emit_json({**paper_row(by_id[m.paper_id]), "score": m.score, "matched": matched_terms(m), "why": why(m)}
+        emit_json({**paper_row(by_id[m.paper_id]), "score": m.score, "matched": matched_terms(m), "why": why(m, titles)}
                   for m in found[:limit])
         return
     if not found:
@@ -70,7 +77,17 @@ def search_cmd(app: App, query: str, since: str | None, limit: int, as_json: boo
         paper = by_id[match.paper_id]
         console.print(Text(f"\n{n}. ").append(_highlighted(paper.title, match, "title", whole=True)))
         console.print(Text("   ").append(_highlighted(paper.abstract, match, "abstract", whole=False)))
-        console.print(f"   {why(match)} · score {match.score:.1f} · {paper_url(paper)}", style="dim")
+        console.print(f"   {why(match, titles)} · score {match.score:.1f} · {paper_url(paper)}", style="dim")
+
+
+def _alike(app: App, stored: list[Paper], liked: list[Paper]) -> dict[str, frozenset[str]] | None:
+    """For a query with `like:`: the stored papers alike to each liked one (bot/recommend), else None."""
+    if not liked:
+        return None
+    from bot.recommend import day_features, similar_papers
+
+    features = day_features(app.clock().date(), stored).extended(liked)
+    return similar_papers(features, [p.id for p in liked], [p.id for p in stored])
 
 
 def matched_terms(match: Match) -> list[dict[str, Any]]:

@@ -24,14 +24,16 @@ from bot.profile.reference import hit_order
 _CACHED_PAPERS = 4096  # a day's papers, and then some
 _segments: OrderedDict[tuple[str, str, str, tuple[str, ...]], list[Segment]] = OrderedDict()
 _lock = Lock()
+_STATES = ((True, True), (True, False), (False, True), (False, False))  # (trending, alike), most hits first
 
 
 def with_hits(matches: Iterable[Match], papers: Mapping[str, Paper]) -> list[Match]:
     """The matches, each with its hits (rows stored with hits, or without a paper, stay as they are).
 
-    These pairs matched already, and `is:trending` may no longer hold when the message is
-    written: each line is evaluated as if its paper were trending, and a line that then gives
-    no hit (`-is:trending ...`) again as if it were not.
+    These pairs matched already, and `is:trending` or `like:PAPER` may no longer hold when the
+    message is written (trending moves; which papers are alike is not computed here): each line
+    is evaluated as if its paper were trending and alike to every liked paper, and a line that
+    then gives no hit (`-is:trending ...`, `-like:...`) again with either or both assumed false.
     """
     matches = list(matches)
     need = [m for m in matches if not m.hits and m.interests and m.paper_id in papers]
@@ -42,16 +44,20 @@ def with_hits(matches: Iterable[Match], papers: Mapping[str, Paper]) -> list[Mat
     batch = list({m.paper_id: papers[m.paper_id] for m in need}.values())
     at = {paper.id: i for i, paper in enumerate(batch)}
     segments = [_read(p) for p in batch]
-    hot = index.match_sets(batch, {p.id for p in batch}, segments)
-    cold: list[MatchSets] = []  # made only if some line needs it
+    everyone = frozenset(at)
+    alike = {liked: everyone for liked in index.liked_papers()}
+    states: dict[tuple[bool, bool], MatchSets] = {}  # (trending, alike) -> the batch read so: made when needed
     found: dict[tuple[int, str], tuple[Hit, ...]] = {}
 
     def line_hits(n: int, paper_id: str) -> tuple[Hit, ...]:
-        got = hot.hits_of(n, at[paper_id])
-        if not got:
-            if not cold:
-                cold.append(index.match_sets(batch, frozenset(), segments))
-            got = cold[0].hits_of(n, at[paper_id])
+        got: tuple[Hit, ...] = ()
+        for state in _STATES if alike else _STATES[1::2]:
+            if state not in states:
+                states[state] = index.match_sets(batch, everyone if state[0] else frozenset(), segments,
+                                                 alike if state[1] else None)
+            got = states[state].hits_of(n, at[paper_id])
+            if got:
+                break
         return got
 
     def hits(match: Match) -> tuple[Hit, ...]:

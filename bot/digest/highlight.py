@@ -6,7 +6,7 @@ Spans of `authors` / `categories` hits index `", ".join(paper.authors)` / `", ".
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from bot.models import Hit, Match
 
@@ -71,13 +71,24 @@ def snippet(text: str, spans: Sequence[tuple[int, int]], width: int = 300) -> Se
     return out
 
 
-def why(match: Match) -> str:
-    """One line on why a paper matched, e.g. `matched "reward model" in the title, RLHF in the abstract`."""
+def why(match: Match, titles: Mapping[str, str] | None = None) -> str:
+    """One line on why a paper matched, e.g. `matched "reward model" in the title, RLHF in the abstract`.
+
+    A `like:PAPER` hit reads `like “Title”` with the liked paper's title from `titles` (by id),
+    else `like PAPER`.
+    """
     places: dict[str, list[str]] = {}
     trending = False
+    liked: list[str] = []
     for hit in match.hits:
         if hit.field == "trending":
             trending = True
+            continue
+        if hit.field == "like":
+            title = (titles or {}).get(hit.term)
+            said = f"like “{title}”" if title else f"like {hit.term}"
+            if said not in liked:
+                liked.append(said)
             continue
         fields = places.setdefault(hit.term, [])
         if hit.field not in fields:
@@ -88,9 +99,11 @@ def why(match: Match) -> str:
         where = named[0] if len(named) == 1 else ", ".join(named[:-1]) + " and " + named[-1].removeprefix("the ")
         grouped.setdefault(where, []).append(f'"{term}"' if " " in term else term)
     parts = [f"{_and(terms)} in {where}" for where, terms in grouped.items()]
-    if not parts:
-        return "trending today" if trending else ""
-    return "matched " + ", ".join(parts) + (", and trending today" if trending else "")
+    said = ["matched " + ", ".join(parts)] if parts else []
+    said += liked + (["trending today"] if trending else [])
+    if len(said) > 1 and trending:
+        said[-1] = "and trending today"
+    return ", ".join(said)
 
 
 def _and(items: list[str]) -> str:

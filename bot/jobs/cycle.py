@@ -47,9 +47,10 @@ def match_step(app: App) -> MatchReport:
 
 def plan_step(app: App, *, ignore_hour: bool = False, only: int | None = None,
               now: datetime | None = None) -> PlanReport:
-    """Queue the digests due now (`only`: one subscriber id), dropping those older than PAPERPOST_STALE_HOURS."""
+    """Queue the digests due now (`only`: one subscriber id), dropping those older than PAPERPOST_STALE_HOURS;
+    readers who voted get their learned order and suggestions from the papers of PAPERPOST_RECENT_DAYS."""
     return plan_digests(app.db, now or app.clock(), ignore_hour=ignore_hour, only_subscriber=only,
-                        stale_after=stale_after(app))
+                        stale_after=stale_after(app), recent_days=app.config["PAPERPOST_RECENT_DAYS"])
 
 
 def alert_step(app: App, *, now: datetime | None = None) -> AlertPlan:

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from bot.digest.timing import due_period
+from bot.jobs.learn import Learner
 from bot.store import Database, matches, outbox, subscribers
 
 STALE_AFTER = timedelta(hours=36)  # PAPERPOST_STALE_HOURS's default; bot/jobs/cycle.py passes the setting
@@ -21,13 +22,18 @@ class PlanReport:
     not_due: int = 0  # before their hour or day
     already: int = 0  # this period's digest exists already
     stale: int = 0  # digests dropped unsent after `stale_after`; their matches came back to the pool
+    learned: int = 0  # readers whose votes ordered their digest (and may add suggestions to it)
 
 
 PEOPLE_PER_COMMIT = 1000  # digests planned (and their matches linked) per transaction
 
 
+RECENT_DAYS = 3  # PAPERPOST_RECENT_DAYS's default: the papers suggestions come from
+
+
 def plan_digests(db: Database, now: datetime, *, ignore_hour: bool = False, only_subscriber: int | None = None,
-                 stale_after: timedelta = STALE_AFTER) -> PlanReport:
+                 stale_after: timedelta = STALE_AFTER, learn: bool = True, recent_days: int = RECENT_DAYS
+                 ) -> PlanReport:
     """Queue the email digests due at `now`, each linked to the matches it carries.
 
     Digests left unsent for longer than `stale_after` are dropped first, so their
@@ -36,6 +42,9 @@ def plan_digests(db: Database, now: datetime, *, ignore_hour: bool = False, only
     in the database: a crash between groups leaves whole digests, and planning again
     makes only the missing ones (the outbox key). On PostgreSQL each commit wakes the
     senders (NOTIFY, sent by outbox.plan_many), so sending starts with the first group.
+    Just before a group's matches are linked, the learn step (bot/jobs/learn.py; `learn`)
+    scores the matches of its readers who voted and stores their suggestions, which are
+    linked with the rest: the digest is then the same on every send attempt.
     """
     nothing_new = not_due = 0
     with db.session() as session:
@@ -55,14 +64,17 @@ def plan_digests(db: Database, now: datetime, *, ignore_hour: bool = False, only
             nothing_new += 1
         else:
             due.append((person.id, period))
-    planned = 0
+    planned = learned = 0
+    learner = Learner(now, recent_days) if learn else None
     for start in range(0, len(due), PEOPLE_PER_COMMIT):
         with db.session() as session:
             created = outbox.plan_many(session, due[start:start + PEOPLE_PER_COMMIT], CHANNEL, "digest", now)
+            if learner is not None:
+                learned += learner.learn(session, sorted(created)).readers
             matches.attach_unsent(session, sorted(created.values()), CHANNEL)
         planned += len(created)
     # this period's digest exists already: new matches wait for the next one
-    return PlanReport(planned, nothing_new, not_due, len(due) - planned, stale)
+    return PlanReport(planned, nothing_new, not_due, len(due) - planned, stale, learned)
 
 
 def drop_stale_digests(session: Session, now: datetime, max_age: timedelta) -> int:

@@ -9,13 +9,16 @@ from bot.profile.grammar import (
                                  MAX_TERMS_PER_INTEREST,
                                  MAX_TERMS_PER_PROFILE,
                                  check_interests,
+                                 liked_columns,
+                                 paper_id,
                                  parse_interest,
                                  parse_profile,
+                                 unknown_liked,
 )
 from bot.profile.index import ProfileIndex, RejectedInterest
 from bot.profile.lookalikes import DASHES, interest_warnings
 from bot.profile.matchsets import MatchSets
-from bot.profile.nodes import And, Field, Not, Or, Phrase, Prefix, Term, Trending
+from bot.profile.nodes import And, Field, Like, Not, Or, Phrase, Prefix, Term, Trending, liked_ids
 from bot.profile.reference import evaluate
 from bot.profile.search import search
 from bot.profile.trending import trending_ids
@@ -28,6 +31,7 @@ __all__ = [
                                  "DASHES",
                                  "And",
                                  "Field",
+                                 "Like",
                                  "Not",
                                  "MatchSets",
                                  "Or",
@@ -40,8 +44,12 @@ __all__ = [
                                  "check_interests",
                                  "evaluate",
                                  "interest_warnings",
+                                 "liked_columns",
+                                 "liked_ids",
+                                 "paper_id",
                                  "parse_interest",
                                  "parse_profile",
                                  "search",
                                  "trending_ids",
+                                 "unknown_liked",
 ]

@@ -1,6 +1,6 @@
 """The shared table of distinct leaves ("atoms") of all profiles, and finding them in a paper.
 
-Every distinct (parts, words, prefix?) or category or `is:trending` is ONE atom however many
+Every distinct (parts, words, prefix?) or category or `is:trending` or `like:PAPER` is ONE atom however many
 subscribers use it. Word atoms are filed under the plural keys of their first word, per part;
 a paper is read once and each of its words looks up the atoms that may start there (a per-word
 cache makes every word after its first sighting cost one dict lookup; phrases are then
@@ -37,6 +37,7 @@ class AtomTable:
         self._cats: defaultdict[str, set[int]] = defaultdict(set)
         self._cat_prefix: defaultdict[str, set[int]] = defaultdict(set)
         self.trending: int | None = None
+        self.likes: dict[str, int] = {}  # `like:` atoms by paper id
         self._cache: dict[str, dict[str, _Entry]] = defaultdict(dict)
 
     def __len__(self) -> int:
@@ -71,6 +72,12 @@ class AtomTable:
         kind = key[0]  # type: ignore[index]
         if kind == "trending":
             self.trending = atom if add else None
+            return
+        if kind == "like":
+            if add:
+                self.likes[key[1]] = atom  # type: ignore[index]
+            else:
+                self.likes.pop(key[1], None)  # type: ignore[index]
             return
         if kind == "cat":
             _, value, is_prefix = key  # type: ignore[misc]

@@ -23,6 +23,7 @@ class Document:
     segments: dict[str, list[list[Token]]]  # "title" / "abstract" / "authors" -> segments
     categories: list[Token]  # casefolded whole category, start, end
     trending: bool
+    likes: frozenset[str] = frozenset()  # the papers this one is alike to (`like:`)
 
 
 def joined_with_offsets(items: tuple[str, ...]) -> list[tuple[str, int]]:
@@ -34,7 +35,7 @@ def joined_with_offsets(items: tuple[str, ...]) -> list[tuple[str, int]]:
     return out
 
 
-def read_paper(paper: Paper, trending: bool = False) -> Document:
+def read_paper(paper: Paper, trending: bool = False, likes: frozenset[str] = frozenset()) -> Document:
     """Tokenise a paper's title, abstract, authors and categories once, for matching."""
     authors = [[(w, s + off, e + off) for w, s, e in tokenize(name)] for name, off in joined_with_offsets(paper.authors)]
     categories = [(cat.casefold(), off, off + len(cat)) for cat, off in joined_with_offsets(paper.categories)]
@@ -42,4 +43,5 @@ def read_paper(paper: Paper, trending: bool = False) -> Document:
         segments={"title": [tokenize(paper.title)], "abstract": [tokenize(paper.abstract)], "authors": authors},
         categories=categories,
         trending=trending,
+        likes=likes,
     )

@@ -4,23 +4,31 @@
     or       := and ("OR" and)*
     and      := unary (["AND"] unary)*
     unary    := ("-" | "NOT") primary | primary
-    primary  := FIELD ":" (word | phrase | "(" or ")") | "(" or ")" | phrase | word | "is:trending"
+    primary  := FIELD ":" (word | phrase | "(" or ")") | "(" or ")" | phrase | word | "is:trending" | "like:" PAPER
 
 `OR`, `AND`, `NOT` are operators only in upper case (`or` is a word). A minus sign or a
 dash look-alike (`lookalikes.DASHES`: `−`, `–`, `—`...) is read as `-`. User text is never
 turned into a regex. Every error is a QueryError naming the problem and its 1-based column.
+
+`like:PAPER` takes any stored id form (`like:2401.12345`, `like:arxiv:2401.12345v2`, an arXiv
+link; other ids as stored, e.g. `like:doi:10.1/x`), arXiv ids made canonical as bot/ids.py does.
+It is not allowed inside a field (`ti:like:...`: a paper is alike as a whole). Whether the
+paper is stored is not the grammar's business (it is pure): `unknown_liked` checks a profile
+against the stored ids, with the column of each unknown one.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Sequence, Set as AbstractSet
 from dataclasses import dataclass
 from functools import lru_cache
 
 from bot.errors import QueryError
+from bot.ids import find_arxiv_id
 from bot.profile.lookalikes import MINUS_SIGNS
-from bot.profile.nodes import And, Field, FieldName, Node, Not, Or, Phrase, Prefix, Term, Trending, is_positive, leaves
+from bot.profile.nodes import (And, Field, FieldName, Like, Node, Not, Or, Phrase, Prefix, Term, Trending, is_positive,
+                               leaves)
 from bot.profile.words import words
 
 MAX_INTEREST_CHARS = 300
@@ -38,7 +46,7 @@ _FIELD = re.compile(r"([A-Za-z]+):")
 
 @dataclass(frozen=True)
 class _Tok:
-    kind: str  # word, phrase, lp, rp, or, and, not, minus, field, trending
+    kind: str  # word, phrase, lp, rp, or, and, not, minus, field, trending, like
     text: str
     col: int  # 1-based column of the token's first character
 
@@ -85,8 +93,12 @@ def _word_tokens(word: str, col: int) -> list[_Tok]:
         if rest.lower() != "trending":
             raise QueryError(f"unknown '{word}' (the only one is is:trending)", col)
         return [_Tok("trending", word, col)]
+    if name == "like":
+        if not rest:
+            raise QueryError("'like:' needs a paper id right after it (like:2401.12345)", col)
+        return [_Tok("like", paper_id(rest), col)]
     if name not in FIELDS:
-        raise QueryError(f"unknown field '{m.group()}' (use ti:, abs:, au:, cat: or is:trending)", col)
+        raise QueryError(f"unknown field '{m.group()}' (use ti:, abs:, au:, cat:, like: or is:trending)", col)
     if rest[:1] in MINUS_SIGNS:
         raise QueryError(f"'{name}:' needs a word, a phrase or a group right after it "
                          f"(to exclude, write -{name}:{rest[1:]})", col)
@@ -182,11 +194,21 @@ class _Parser:
             return inner
         if tok.kind == "trending":
             return Trending()
+        if tok.kind == "like":
+            if field is not None:
+                raise QueryError(f"'like:' cannot be used inside '{field}:' (a paper is alike as a whole)", tok.col)
+            return Like(tok.text)
         if tok.kind == "phrase":
             return _phrase(tok, field)
         if tok.kind == "word":
             return _word(tok, field)
         raise QueryError(f"unexpected '{tok.text}'", tok.col)
+
+
+def paper_id(text: str) -> str:
+    """A paper id as stored: arXiv ids in any form become `arxiv:ID` (no version); other ids stay as written."""
+    found = find_arxiv_id(text)
+    return found[0] if found else text
 
 
 def _flat(kind: type[And | Or], items: list[Node]) -> Node:
@@ -309,3 +331,28 @@ def parse_profile(lines: Sequence[str], parse: Callable[[str], Node] = parse_int
 def check_interests(lines: Sequence[str]) -> list[tuple[int, QueryError]]:
     """The errors of a profile as (line number, error), for forms and imports; [] when all is well."""
     return parse_profile(lines, _parse)[1]
+
+
+def liked_columns(line: str) -> list[tuple[str, int]]:
+    """(paper id, column) of each `like:` of a well-formed interest, left to right."""
+    if "like:" not in line.casefold():
+        return []
+    return [(tok.text, tok.col) for tok in _lex(line) if tok.kind == "like"]
+
+
+def unknown_liked(lines: Sequence[str], stored: AbstractSet[str]) -> list[tuple[int, QueryError]]:
+    """(line number, error with its column) for each `like:` of a profile naming a paper not in `stored`.
+
+    Lines that do not parse are left to `check_interests`. Collect the ids to look up with `liked_columns`.
+    """
+    bad: list[tuple[int, QueryError]] = []
+    for number, raw in enumerate(lines, start=1):
+        try:
+            columns = liked_columns(raw.rstrip())
+        except QueryError:
+            continue
+        for paper, col in columns:
+            if paper not in stored:
+                bad.append((number, QueryError(f"no stored paper is {paper} (like: names a paper we have; "
+                                               "see `paperpost papers`)", col)))
+    return bad

@@ -11,7 +11,7 @@ words and with the matches, never with subscribers x papers.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import AbstractSet
 
@@ -110,18 +110,30 @@ class ProfileIndex:
                         del self._by_trigger[atom]
                 release(entry.program, self.atoms)
 
-    def match(self, papers: Sequence[Paper], trending: AbstractSet[str] = frozenset()) -> list[Match]:
+    def liked_papers(self) -> set[str]:
+        """The paper ids the index's `like:` interests name (what `similar` must cover)."""
+        return set(self.atoms.likes)
+
+    def match(self, papers: Sequence[Paper], trending: AbstractSet[str] = frozenset(),
+              similar: Mapping[str, AbstractSet[str]] | None = None) -> list[Match]:
         """Every (subscriber, paper) match of a batch, with its interests, hits and score (in no set order)."""
-        return self.match_sets(papers, trending).matches()
+        return self.match_sets(papers, trending, similar=similar).matches()
 
     def match_sets(self, papers: Sequence[Paper], trending: AbstractSet[str] = frozenset(),
-                   segments: Sequence[list[Segment]] | None = None) -> MatchSets:
+                   segments: Sequence[list[Segment]] | None = None,
+                   similar: Mapping[str, AbstractSet[str]] | None = None) -> MatchSets:
         """Who matches which paper of a batch through which lines; hits and scores are left to `matches()`.
 
         `segments[i]` (bot.profile.reading.paper_segments of papers[i]) spares reading a paper's words again.
+        `similar[PAPER]`: the batch's papers alike to PAPER (bot/recommend computes it for `liked_papers()`).
         """
-        readings = [Reading(p, p.id in trending, self.atoms, segments[i] if segments else None)
-                    for i, p in enumerate(papers)]
+        likes: dict[str, set[str]] = {}
+        for liked, alike in (similar or {}).items():
+            if liked in self.atoms.likes:
+                for paper_id in alike:
+                    likes.setdefault(paper_id, set()).add(liked)
+        readings = [Reading(p, p.id in trending, self.atoms, segments[i] if segments else None,
+                            likes.get(p.id, frozenset())) for i, p in enumerate(papers)]
         bits = [0] * len(self.atoms)
         for i, reading in enumerate(readings):
             bit = 1 << i

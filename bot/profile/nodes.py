@@ -45,6 +45,21 @@ class Trending:
 
 
 @dataclass(frozen=True)
+class Like:
+    """`like:PAPER`: the paper is alike to a stored paper (its TF-IDF cosine above a threshold).
+
+    `text` is the paper's canonical id (`arxiv:2401.12345`): the hit's term, and what `why` names.
+    Which papers are alike is computed outside the pure index (bot/recommend) and passed in.
+    """
+
+    text: str
+
+    @property
+    def paper_id(self) -> str:
+        return self.text
+
+
+@dataclass(frozen=True)
 class And:
     """Every item matches."""
 
@@ -73,8 +88,8 @@ class Field:
     item: Node
 
 
-Leaf = Union[Term, Phrase, Prefix, Trending]
-Node = Union[Term, Phrase, Prefix, Trending, And, Or, Not, Field]
+Leaf = Union[Term, Phrase, Prefix, Trending, Like]
+Node = Union[Term, Phrase, Prefix, Trending, Like, And, Or, Not, Field]
 
 # Which parts of a paper a leaf looks at, by enclosing field (None: no field given).
 FIELD_PARTS: dict[str | None, tuple[str, ...]] = {
@@ -84,6 +99,11 @@ FIELD_PARTS: dict[str | None, tuple[str, ...]] = {
     "au": ("authors",),
     "cat": ("categories",),
 }
+
+
+def liked_ids(node: Node) -> list[str]:
+    """The paper ids of the `like:` leaves of a tree, left to right."""
+    return [leaf.paper_id for leaf in leaves(node) if isinstance(leaf, Like)]
 
 
 def leaves(node: Node) -> list[Leaf]:

@@ -17,6 +17,7 @@ from bot.profile.nodes import (
     FIELD_PARTS,
     And,
     Field,
+    Like,
     Node,
     Not,
     Or,
@@ -68,6 +69,8 @@ def _tree(node: Node, table: AtomTable, field: str | None, held: list[int]) -> T
     key: tuple[Any, ...]
     if isinstance(node, Trending):
         key = ("trending",)
+    elif isinstance(node, Like):
+        key = ("like", node.paper_id)
     elif field == "cat":
         key = ("cat", node.stem if isinstance(node, Prefix) else node.word, isinstance(node, Prefix))  # type: ignore[union-attr]
     elif isinstance(node, Prefix):
@@ -81,7 +84,7 @@ def _tree(node: Node, table: AtomTable, field: str | None, held: list[int]) -> T
 
 def _cost(key: tuple[Any, ...]) -> int:
     """How often an atom is likely to occur: triggers prefer rare ones (phrases, exact words)."""
-    if key[0] == "trending":
+    if key[0] in ("trending", "like"):
         return 1
     if key[0] == "cat":
         return 6 if key[2] else 4

@@ -10,6 +10,7 @@ are computed when a Match is made (`span`).
 from __future__ import annotations
 
 import re
+from typing import AbstractSet
 
 from bot.models import Paper
 from bot.profile.atoms import AtomTable, Occurrence
@@ -65,11 +66,13 @@ class Reading:
 
     `segments` (from `paper_segments`) saves reading the paper's words again when the
     same paper goes through several indexes (render-time evidence does that per batch).
+    `likes`: the papers this one is alike to (the `like:` atoms it holds).
     """
 
     __slots__ = ("found", "segments")
 
-    def __init__(self, paper: Paper, trending: bool, table: AtomTable, segments: list[Segment] | None = None):
+    def __init__(self, paper: Paper, trending: bool, table: AtomTable, segments: list[Segment] | None = None,
+                 likes: AbstractSet[str] = frozenset()):
         self.segments: list[Segment] = []
         self.found: dict[int, list[Occurrence]] = {}
         for segment in paper_segments(paper) if segments is None else segments:
@@ -84,6 +87,10 @@ class Reading:
         if trending and table.trending is not None:
             seg = self._add(Segment("trending", 0, ["trending"], None, [(0, 0)]))
             self.found[table.trending] = [(seg, 0, 0)]
+        for liked in sorted(likes):
+            atom = table.likes.get(liked)
+            if atom is not None:
+                self.found[atom] = [(self._add(Segment("like", 0, [liked], None, [(0, 0)])), 0, 0)]
 
     def _add(self, segment: Segment) -> int:
         self.segments.append(segment)

@@ -7,16 +7,22 @@ tree (both sides of a satisfied AND, each satisfied side of an OR, nothing from 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import AbstractSet
 
 from bot.models import Hit, Paper
 from bot.profile.document import Document, read_paper
 from bot.profile.grammar import parse_interest
-from bot.profile.nodes import FIELD_PARTS, And, Field, Node, Not, Or, Phrase, Prefix, Term, Trending
+from bot.profile.nodes import FIELD_PARTS, And, Field, Like, Node, Not, Or, Phrase, Prefix, Term, Trending
 from bot.profile.words import same_word
 
-_FIELD_ORDER = {"title": 0, "abstract": 1, "authors": 2, "categories": 3, "trending": 4}
+_FIELD_ORDER = {"title": 0, "abstract": 1, "authors": 2, "categories": 3, "trending": 4, "like": 5}
 TRENDING_HIT = Hit("trending", "trending", 0, 0)
+
+
+def like_hit(paper_id: str) -> Hit:
+    """The hit of `like:PAPER` in a paper alike to it: the term is the liked paper's id."""
+    return Hit(paper_id, "like", 0, 0)  # type: ignore[arg-type] # a field with no text to highlight
 
 
 def hit_order(hit: Hit) -> tuple[int, int, int, str]:
@@ -24,10 +30,15 @@ def hit_order(hit: Hit) -> tuple[int, int, int, str]:
     return (_FIELD_ORDER[hit.field], hit.start, hit.end, hit.term)
 
 
-def evaluate(query: Node | str, paper: Paper, trending: AbstractSet[str] = frozenset()) -> tuple[Hit, ...] | None:
-    """The hits of one interest in one paper, or None when it does not match."""
+def evaluate(query: Node | str, paper: Paper, trending: AbstractSet[str] = frozenset(),
+             similar: Mapping[str, AbstractSet[str]] | None = None) -> tuple[Hit, ...] | None:
+    """The hits of one interest in one paper, or None when it does not match.
+
+    `similar[PAPER]`: the papers alike to PAPER (what `like:PAPER` matches).
+    """
     node = parse_interest(query) if isinstance(query, str) else query
-    hits = _walk(node, read_paper(paper, paper.id in trending), None)
+    likes = frozenset(liked for liked, alike in (similar or {}).items() if paper.id in alike)
+    hits = _walk(node, read_paper(paper, paper.id in trending, likes), None)
     return None if hits is None else tuple(sorted(set(hits), key=hit_order))
 
 
@@ -51,6 +62,8 @@ def _walk(node: Node, doc: Document, field: str | None) -> list[Hit] | None:
         return _walk(node.item, doc, node.name)
     if isinstance(node, Trending):
         return [TRENDING_HIT] if doc.trending else None
+    if isinstance(node, Like):
+        return [like_hit(node.paper_id)] if node.paper_id in doc.likes else None
     hits = _category(node, doc) if field == "cat" else _words(node, doc, field)
     return hits or None
 

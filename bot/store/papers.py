@@ -113,6 +113,20 @@ def unmatched_papers(session: Session) -> list[Paper]:
     return [to_paper(row) for row in rows]
 
 
+def unmatched_ids(session: Session) -> set[str]:
+    """The ids of the papers not run through the profile index yet (no match of theirs is known yet)."""
+    return set(session.scalars(select(PaperRow.id).where(PaperRow.matched_at.is_(None))))
+
+
+def stored_ids(session: Session, ids: Iterable[str]) -> set[str]:
+    """Which of these paper ids are stored (`like:` names a stored paper)."""
+    wanted = sorted(set(ids))
+    found: set[str] = set()
+    for start in range(0, len(wanted), 500):
+        found.update(session.scalars(select(PaperRow.id).where(PaperRow.id.in_(wanted[start:start + 500]))))
+    return found
+
+
 def mark_matched(session: Session, paper_ids: Sequence[str], now: datetime) -> None:
     """Record that these papers went through the profile index at `now` (one UPDATE per 500)."""
     ids = list(paper_ids)

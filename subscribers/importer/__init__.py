@@ -24,7 +24,7 @@ from bot.models import SubscriberInput
 from bot.profile import interest_warnings
 from subscribers.importer.csv_rows import csv_rows, escape_cell, unescape_cell
 from subscribers.importer.toml_rows import toml_rows
-from subscribers.validation import InvalidSubscriber, RawSubscriber, validate_subscriber
+from subscribers.validation import InvalidSubscriber, RawSubscriber, StoredPapers, validate_subscriber
 
 __all__ = ["ImportRow", "RowError", "ImportBatch", "BATCH_ROWS", "read_subscribers_file", "iter_subscriber_batches",
            "validate_row", "escape_cell", "unescape_cell"]
@@ -53,18 +53,21 @@ class ImportBatch:
 
 # --- reading and checking -------------------------------------------------------------------------------------------------
 
-def read_subscribers_file(path: Path) -> tuple[list[ImportRow], list[RowError]]:
+def read_subscribers_file(path: Path, stored_papers: StoredPapers | None = None) -> tuple[list[ImportRow], list[RowError]]:
     """Good rows and bad rows (with line numbers) of a .toml or .csv subscribers file."""
     rows: list[ImportRow] = []
     errors: list[RowError] = []
-    for batch in iter_subscriber_batches(path):
+    for batch in iter_subscriber_batches(path, stored_papers=stored_papers):
         rows.extend(batch.rows)
         errors.extend(batch.errors)
     return rows, errors
 
 
-def iter_subscriber_batches(path: Path, size: int = BATCH_ROWS) -> Iterator[ImportBatch]:
+def iter_subscriber_batches(path: Path, size: int = BATCH_ROWS,
+                            stored_papers: StoredPapers | None = None) -> Iterator[ImportBatch]:
     """Validated rows and row errors of a subscribers file, `size` rows at a time, in line order.
+
+    `stored_papers`: each `like:` must name a stored paper (a row naming another is an error).
 
     ImportFileError (one sentence) when the file cannot be read at all; raised before the
     first batch for a missing, unreadable or headerless file.
@@ -83,7 +86,7 @@ def iter_subscriber_batches(path: Path, size: int = BATCH_ROWS) -> Iterator[Impo
         problem = raw if isinstance(raw, str) else None
         if problem is None:
             assert isinstance(raw, RawSubscriber)
-            problem = _check_row(line, raw, seen, batch)
+            problem = _check_row(line, raw, seen, batch, stored_papers)
         if problem is not None:
             batch.errors.append(RowError(line, problem))
         if len(batch.rows) + len(batch.errors) >= size:
@@ -98,7 +101,7 @@ def _chain(first: Any, rest: Iterator[Any]) -> Iterator[Any]:
     yield from rest
 
 
-def validate_row(raw: RawSubscriber) -> SubscriberInput:
+def validate_row(raw: RawSubscriber, stored_papers: StoredPapers | None = None) -> SubscriberInput:
     """`validate_subscriber` that never fails on an odd value: InvalidSubscriber names every bad field.
 
     Values that validation would choke on (a zone that is a folder, a superscript digit) or
@@ -107,7 +110,8 @@ def validate_row(raw: RawSubscriber) -> SubscriberInput:
     """
     unsafe = _unsafe_fields(raw)
     try:
-        subscriber = validate_subscriber(replace(raw, **{name: _PLACEHOLDERS[name] for name in unsafe}))
+        subscriber = validate_subscriber(replace(raw, **{name: _PLACEHOLDERS[name] for name in unsafe}),
+                                         stored_papers=stored_papers)
     except InvalidSubscriber as exc:
         raise InvalidSubscriber({**exc.errors, **unsafe}) from None
     except (ValueError, TypeError, OSError, ArithmeticError) as exc:  # a value validation did not foresee
@@ -118,10 +122,11 @@ def validate_row(raw: RawSubscriber) -> SubscriberInput:
     return subscriber
 
 
-def _check_row(line: int, raw: RawSubscriber, seen: dict[tuple[str, str], int], batch: ImportBatch) -> str | None:
+def _check_row(line: int, raw: RawSubscriber, seen: dict[tuple[str, str], int], batch: ImportBatch,
+               stored_papers: StoredPapers | None = None) -> str | None:
     """Validate one row into `batch.rows`; return the row's error instead when it is bad."""
     try:
-        subscriber = validate_row(raw)
+        subscriber = validate_row(raw, stored_papers)
     except InvalidSubscriber as exc:
         return str(exc)
     keys = [(name, value) for name, value in (("email", subscriber.email), ("telegram", subscriber.telegram_chat_id))
