@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-Field = Literal["title", "abstract", "authors", "categories", "trending"]
+Field = Literal["title", "abstract", "authors", "categories", "trending", "like"]
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,8 @@ REPO = Path(__file__).resolve().parent.parent
 # The longest matching prefix decides: bot.jobs.worker (wiring) sits above the other jobs.
 LAYERS = [
     ("vocabulary", ("bot.models", "bot.errors", "bot.config")),
-    ("pure core", ("bot.text", "bot.ids", "bot.sources.parsing", "bot.profile", "bot.digest", "bot.tokens",
-                   "bot.channels.email.mime", "bot.channels.outcomes", "subscribers.validation",
+    ("pure core", ("bot.text", "bot.ids", "bot.sources.parsing", "bot.profile", "bot.digest", "bot.recommend",
+                   "bot.tokens", "bot.channels.email.mime", "bot.channels.outcomes", "subscribers.validation",
                    "subscribers.importer")),
     ("adapters", ("bot.store", "bot.sources", "bot.channels", "bot.logs", "bot.jobs.locks", "bot.jobs.liveness", "subscribers.ratelimit")),
     ("orchestration", ("bot.jobs", "subscribers.service")),

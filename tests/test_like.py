@@ -17,7 +17,9 @@ from bot.errors import QueryError
 from bot.jobs.match import match_pending
 from bot.models import SubscriberInput
 from bot.profile import Like, Not, Term, parse_interest, unknown_liked
-from bot.store import matches, papers, subscribers
+from bot.channels.email.digest_mail import load_digest
+from bot.jobs.plan import plan_digests
+from bot.store import matches, outbox, papers, subscribers
 from bot.store.votes import set_vote
 from subscribers.importer import read_subscribers_file
 from subscribers.validation import InvalidSubscriber, RawSubscriber, validate_subscriber
@@ -136,3 +138,29 @@ def test_recommend_shows_what_the_model_would_add_with_its_reasons(env, run):
     assert code == 0 and "bo@example.org has not liked a paper yet" in out
     code, out, err = run("recommend", "nobody@example.org")
     assert (code, out) == (1, "") and "No subscriber nobody@example.org" in err
+
+
+def test_the_command_line_refuses_a_like_of_a_paper_we_do_not_have(env, run, tmp_path):
+    stored_app(env).close()
+    code, out, err = run("subscribers", "add", "ada@example.org", "--interests", "agents like:2401.99999")
+    assert code == 1 and "no stored paper is arxiv:2401.99999" in err and "column 8" in err
+    people = tmp_path / "people.csv"
+    people.write_text(f'email,interests\nada@example.org,like:{LIKED}\nbo@example.org,like:2401.99999\n')
+    code, out, err = run("subscribers", "import", str(people))
+    assert code == 1 and f"{people}:3: interests: interest 1 ('like:2401.99999'): no stored paper" in out + err
+    code, out, err = run("subscribers", "list", "--json")
+    assert [json.loads(line)["email"] for line in out.splitlines()] == ["ada@example.org"]
+
+
+def test_a_digest_says_which_liked_paper_a_like_match_is_alike_to(env):
+    app = stored_app(env)
+    with app.db.session() as session:
+        subscribers.save_subscriber(session, SubscriberInput("ada@example.org", (f"like:{LIKED}",)), "active", NOW)
+        liked_title = papers.papers_by_id(session, [LIKED])[LIKED].title
+    match_pending(app.db, NOW, recent_days=3, trending_top=10)
+    plan_digests(app.db, NOW, ignore_hour=True)
+    with app.db.session() as session:
+        [item] = outbox.list_outbox(session)
+        digest = load_digest(session, item, app.mail_context)
+    assert digest.items and all(i.why == f"like “{liked_title}”" for i in digest.items)
+    app.close()

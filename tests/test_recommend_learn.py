@@ -105,7 +105,7 @@ def test_the_learn_step_is_bounded_and_replaces_across_runs(db):
         assert all(m.learned is None and not m.suggested for m in matches.unsent_matches(session, vera))
 
 
-_SIGNED = re.compile(r"/(manage|unsubscribe|digest)/[A-Za-z0-9_.-]+")
+_SIGNED = re.compile(r"/(manage|unsubscribe|digest|vote)/[A-Za-z0-9_.-]+")
 
 
 def digest_bytes(app: App, email: str) -> tuple[str, ...]:

@@ -171,3 +171,10 @@ def test_a_chat_blocked_by_a_403_comes_back_with_start_and_gets_alerts_again(tg,
     before = len(server.sent(CHAT))
     send_step(tg)
     assert len(server.sent(CHAT)) == before + 1
+
+
+def test_subscribing_to_a_like_of_a_paper_we_do_not_have_names_its_column(tg, server, polling):
+    say(server, polling, "/start")
+    [answer] = say(server, polling, "/subscribe rlhf like:2401.99999")
+    assert "no stored paper is arxiv:2401.99999" in answer and "(column 6)" in answer
+    assert person(tg).interests == ()

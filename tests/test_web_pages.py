@@ -265,6 +265,12 @@ def test_manage_saves_previews_pauses_links_telegram_and_deletes(client: TestCli
     bad = client.post(url, data={**base, "interests": "(RLHF OR", "action": "save"})
     assert bad.status_code == 400 and 'aria-describedby="interests-help interests-error"' in bad.text
     assert "Interest 1, column" in bad.text
+    for action in ("preview", "save"):  # `like:` must name a paper we have: the column says which word is wrong
+        unknown = client.post(url, data={**base, "interests": "rlhf\nagents like:2401.99999", "action": action})
+        assert unknown.status_code == (400 if action == "save" else 200)
+        assert "Interest 2, column 8: no stored paper is arxiv:2401.99999" in unknown.text
+    liked = client.post(url, data={**base, "interests": f"like:{PAPER.id}", "action": "preview"})
+    assert liked.status_code == 200 and "no stored paper" not in liked.text
     saved = client.post(url, data={**base, "action": "save"})
     assert saved.status_code == 303 and saved.headers["location"] == f"{url}?done=saved"
     after = person(app)

@@ -50,6 +50,9 @@ def digest_cmd(app: App, ignore_hour: bool, dry_run: bool, only_who: str | None)
                   f"({planned.nothing_new} nothing new, {planned.not_due} not due, {planned.already} already sent this period)"
                   + (f", dropped {report.dropped + planned.stale}" if report.dropped or planned.stale else "")
                   + (f", {report.bounced} bounced" if report.bounced else ""))
+    if planned.learned:
+        console.print(f"{planned.learned} {'reader' if planned.learned == 1 else 'readers'} with votes: "
+                      "their digests ordered by what they liked, with suggestions where the model found some")
     if report.taken_back or report.held_by_live:
         console.print(f"took back {_messages(report.taken_back)} left by a stopped process; "
                       f"{report.held_by_live} {'is' if report.held_by_live == 1 else 'are'} being sent by a running "

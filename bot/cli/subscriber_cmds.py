@@ -15,6 +15,7 @@ from bot.errors import PaperpostError
 from bot.models import Subscriber
 from bot.profile import interest_warnings
 from bot.store import subscriber_batches, subscribers, votes
+from subscribers import service
 from subscribers.importer import RowError, escape_cell, iter_subscriber_batches, validate_row
 from subscribers.validation import InvalidSubscriber, RawSubscriber, split_interests
 
@@ -71,7 +72,8 @@ def add_cmd(app: App, identifier: str, interests: str, frequency: str, weekday: 
     """Add (or update) one subscriber by email, or by tg:CHAT_ID for a chat-only person; active at once."""
     email, chat = split_identifier(identifier, telegram)
     try:
-        data = validate_row(RawSubscriber(email, split_interests(interests), frequency, hour, tz, weekday, chat))
+        data = validate_row(RawSubscriber(email, split_interests(interests), frequency, hour, tz, weekday, chat),
+                            service.stored_papers(app.db))
     except InvalidSubscriber as exc:
         raise PaperpostError(f"Cannot add {identifier!r}: {exc}.") from exc
     with app.db.session() as session:
@@ -118,7 +120,7 @@ def import_cmd(app: App, file: Path) -> None:
 def import_subscribers(app: App, file: Path, *, quiet: bool = False) -> dict[str, int]:
     """Save every good row (active at once) batch by batch, report bad rows and look-alike warnings by line."""
     counts = {"created": 0, "updated": 0, "unchanged": 0, "errors": 0, "warnings": 0}
-    for batch in iter_subscriber_batches(file):
+    for batch in iter_subscriber_batches(file, stored_papers=service.stored_papers(app.db)):
         errors = list(batch.errors)
         if batch.rows:
             with app.db.session() as session:  # one transaction per batch: memory stays flat on a large file

@@ -75,7 +75,9 @@ def assemble_digest(subscriber: Subscriber, matches: Sequence[Match], papers: Ma
     keyword = [m for m in matches if not m.suggested]
     ranked = [m for m in rank(keyword, papers) if m.paper_id in papers]
     shown = with_hits(ranked[:cap], papers)
-    items = tuple(_item(match, papers[match.paper_id]) for match in shown)
+    titles = {hit.term: papers[hit.term].title for match in shown for hit in match.hits
+              if hit.field == "like" and hit.term in papers}  # `like:` interests are explained by the liked title
+    items = tuple(_item(match, papers[match.paper_id], titles) for match in shown)
     return Digest(subscriber, period, subject_line(len(ranked), ranked), items, len(ranked) - len(shown),
                   links, postal_address, _suggestions(matches, papers, {m.paper_id for m in keyword}))
 
@@ -93,14 +95,14 @@ def _suggested_item(match: Match, paper: Paper, liked: Paper) -> DigestItem:
                       authors=short_authors(paper.authors), links=paper_links(paper), liked=liked)
 
 
-def _item(match: Match, paper: Paper) -> DigestItem:
+def _item(match: Match, paper: Paper, titles: Mapping[str, str]) -> DigestItem:
     title_spans = [(h.start, h.end) for h in match.hits if h.field == "title"]
     abstract_spans = [(h.start, h.end) for h in match.hits if h.field == "abstract"]
     return DigestItem(
         paper=paper, match=match,
         title=tuple(highlight_spans(paper.title, title_spans)),
         snippet=tuple(snippet(paper.abstract, abstract_spans)),
-        why=why(match), authors=short_authors(paper.authors), links=paper_links(paper),
+        why=why(match, titles), authors=short_authors(paper.authors), links=paper_links(paper),
     )
 
 

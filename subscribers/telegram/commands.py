@@ -29,6 +29,7 @@ from bot.digest.ranking import rank
 from bot.store import matches, papers, subscribers, telegram_state, votes
 from subscribers import service
 from subscribers.telegram import texts
+from subscribers.validation import liked_problems
 from subscribers.telegram.actions import Action, Answer, ButtonRow, Edit, Reply
 
 CALLBACK_MAX = 64  # bytes: Telegram's limit on callback data
@@ -135,6 +136,9 @@ class ChatCommands:
             return [Reply(chat, texts.NEED_QUERY)]
         try:
             parse_interest(query)
+            problems = liked_problems([query], service.stored_papers(self.db))
+            if problems:
+                raise problems[0][1]
         except QueryError as exc:
             column = exc.position or 1
             return [Reply(chat, texts.BAD_QUERY.format(problem=escape(exc.message) + f" (column {column})",

@@ -66,7 +66,7 @@ async def manage_post(site: Site, request: Request) -> Response:
         if action == "preview":
             errors, found = await run_preview(site, typed)
             return await _manage(site, request, person, form=typed, errors=errors, preview=found)
-        checked = await site.blocking(check_form, typed, person)
+        checked = await site.blocking(check_form, typed, person, service.stored_papers(site.app.db))
         if checked.data is None:
             return await _manage(site, request, person, 400, form=typed, errors=checked.errors)
         await site.blocking(service.update_profile, db, person.id, checked.data, now)

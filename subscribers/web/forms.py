@@ -10,7 +10,8 @@ from zoneinfo import available_timezones
 from bot.models import Subscriber, SubscriberInput
 from bot.profile import check_interests
 from subscribers.validation import (MAX_INTERESTS, SHOWN_ERRORS, WEEKDAYS, InvalidSubscriber, RawSubscriber,
-                                    split_interests, unprintable, validate_subscriber)
+                                    StoredPapers, liked_problems, split_interests, unprintable,
+                                    validate_subscriber)
 
 FIELDS = ("email", "interests", "frequency", "weekday", "hour", "tz")
 HONEYPOT = "website"  # hidden from people; bots that fill every field fill it
@@ -61,33 +62,37 @@ class Checked:
     errors: dict[str, list[str]] = field(default_factory=dict)
 
 
-def check_form(form: ProfileForm, person: Subscriber | None = None) -> Checked:
+def check_form(form: ProfileForm, person: Subscriber | None = None,
+               stored_papers: StoredPapers | None = None) -> Checked:
     """Validate the form: a sign-up needs the typed address; the manage page keeps `person`'s email and chat.
 
     CPU work (the parser): call it off the event loop. The interests are counted before
     any is parsed, and only the first few problems are named, so no body makes it slow.
+    `stored_papers` checks that each `like:` names a paper we have.
     """
     lines = form.interest_lines
     raw = RawSubscriber(email=form.email if person is None else person.email, interests=lines,
                         frequency=form.frequency, hour=form.hour, tz=form.tz, weekday=form.weekday,
                         telegram=None if person is None else person.telegram_chat_id)
     try:
-        return Checked(form, validate_subscriber(raw, require_email=person is None))
+        return Checked(form, validate_subscriber(raw, require_email=person is None, stored_papers=stored_papers))
     except InvalidSubscriber as exc:
         errors = {name: [_sentence(message)] for name, message in exc.errors.items()}
     if "interests" in errors and lines and not any(map(unprintable, lines)):
-        detailed = interest_errors(lines)
+        detailed = interest_errors(lines, stored_papers)
         if detailed:
             errors["interests"] = detailed
     return Checked(form, None, errors)
 
 
-def interest_errors(lines: list[str]) -> list[str]:
+def interest_errors(lines: list[str], stored_papers: StoredPapers | None = None) -> list[str]:
     """One message per bad interest (the first few): its number, the problem and the column where it is."""
     if len(lines) > MAX_INTERESTS:  # counted, never parsed: a pasted file gets one sentence, not one per line
         return [f"At most {MAX_INTERESTS} interests, one per line: this has {len(lines)}. "
                 "Keep the ones that matter most."]
     problems = check_interests(lines)
+    if not problems and stored_papers is not None:
+        problems = liked_problems(lines, stored_papers)
     messages = []
     for number, error in problems[:SHOWN_ERRORS]:
         where = f", column {error.position}" if error.position else ""

@@ -31,7 +31,7 @@ async def run_preview(site: Site, form: ProfileForm) -> tuple[dict[str, list[str
     lines = form.interest_lines
     if not lines:
         return {"interests": ["Type at least one interest to preview it."]}, None
-    problems = await site.blocking(interest_errors, lines)
+    problems = await site.blocking(interest_errors, lines, service.stored_papers(site.app.db))
     if problems:
         return {"interests": problems}, None
     config = site.app.config
@@ -60,7 +60,7 @@ async def subscribe(site: Site, request: Request) -> Response:
         return site.pages.render(request, "home.html", title="Subscribe", **context)
     if form.get(HONEYPOT):
         return site.pages.render(request, "inbox.html", title="Check your inbox", email=typed.shown().email.strip())
-    checked = await site.blocking(check_form, typed)
+    checked = await site.blocking(check_form, typed, None, service.stored_papers(site.app.db))
     if checked.data is None:
         return site.pages.render(request, "home.html", 400, title="Subscribe: please check the form",
                                  **form_context(checked, typed, tz_chosen=True))

@@ -18,6 +18,8 @@ from bot.channels.email.mime import Envelope, build_email
 from bot.digest.assembly import Digest, assemble_digest
 from bot.digest.evidence import with_hits
 from bot.digest.ranking import rank
+from bot.errors import QueryError
+from bot.profile.grammar import liked_columns
 from bot.models import Match, Paper, Subscriber
 from bot.store import matches, papers, subscribers
 from bot.store.outbox import OutboxItem
@@ -48,8 +50,7 @@ class DigestBatch:
         items = list(items)
         people = subscribers.subscribers_by_id(session, [i.subscriber_id for i in items])
         carried = matches.stored_matches_by_outbox(session, [i.id for i in items])
-        found = papers.papers_by_id(session, {paper for ms in carried.values() for m in ms
-                                              for paper in (m.paper_id, m.suggested_from) if paper})
+        found = papers.papers_by_id(session, papers_shown([m for ms in carried.values() for m in ms]))
         return cls(people, _with_shown_hits(carried, found, cap), found)
 
     def digest(self, item: OutboxItem, ctx: MailContext) -> Digest | None:
@@ -58,8 +59,8 @@ class DigestBatch:
         if person is None:
             return None
         carried = self.carried.get(item.id, [])
-        wanted = {paper for m in carried for paper in (m.paper_id, m.suggested_from) if paper}
-        return _assemble(person, carried, {p: self.papers[p] for p in wanted if p in self.papers}, item.period, ctx)
+        return _assemble(person, carried, {p: self.papers[p] for p in papers_shown(carried) if p in self.papers},
+                         item.period, ctx)
 
     def compose(self, item: OutboxItem, ctx: MailContext) -> Envelope | None:
         """The digest email for `item` (pure), or None when it must not be sent any more."""
@@ -109,5 +110,26 @@ def load_digest(session: Session, item: OutboxItem, ctx: MailContext) -> Digest 
 def preview_digest(session: Session, person: Subscriber, period: str, ctx: MailContext) -> Digest:
     """The digest `person` would get now from their unsent matches (nothing is written)."""
     pending = matches.unsent_matches(session, person.id, "email")
-    wanted = {paper for m in pending for paper in (m.paper_id, m.suggested_from) if paper}
-    return _assemble(person, pending, papers.papers_by_id(session, wanted), period, ctx)
+    return _assemble(person, pending, papers.papers_by_id(session, papers_shown(pending)), period, ctx)
+
+
+def papers_shown(carried: Iterable[Match]) -> set[str]:
+    """The papers a digest of these matches needs: theirs, and the liked papers that explain suggestions and
+    `like:` interests (their titles are the "why")."""
+    wanted: set[str] = set()
+    lines: set[tuple[str, ...]] = set()  # a subscriber's matches share a few interest tuples
+    for m in carried:
+        wanted.add(m.paper_id)
+        if m.suggested_from:
+            wanted.add(m.suggested_from)
+        lines.add(m.interests)
+    for line in {text for interests in lines for text in interests}:
+        wanted.update(_liked_in(line))
+    return wanted
+
+
+def _liked_in(line: str) -> list[str]:
+    try:
+        return [paper for paper, _ in liked_columns(line)]
+    except QueryError:  # stored interests parse; one that no longer does names no paper
+        return []
