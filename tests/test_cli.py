@@ -64,6 +64,8 @@ def test_demo_writes_one_digest_per_matching_subscriber_and_nothing_the_second_t
         assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
         assert path.with_suffix(".html").exists()
         recipients.add(message["To"])
+        # bo liked three seed papers (seeds/subscribers.toml): his digest ends with papers no interest found.
+        assert ("You may also like" in html) == (message["To"] == "bo@example.org")
     # Everyone but the subscriber whose interests match nothing in the seeds gets exactly one digest.
     assert len(emls) == len(recipients) == len(people) - 1
     assert "eve@example.org" not in recipients

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tomllib
+
 import click
 
 from bot.app import App
@@ -10,7 +12,7 @@ from bot.cli.source_cmds import print_poll_reports
 from bot.cli.subscriber_cmds import import_subscribers
 from bot.config import SEEDS_DIR
 from bot.jobs.cycle import run_cycle
-from bot.store import sources, subscribers
+from bot.store import sources, subscribers, votes
 from subscribers.importer import read_subscribers_file
 
 # The seeds are polled like any source: Hugging Face daily-papers JSON read from file:// URLs.
@@ -49,7 +51,8 @@ def demo_cmd(app: App) -> None:
         elif result == "sent":
             chats.append(item.email or f"#{item.subscriber_id}")
 
-    report = run_cycle(app, force_poll=True, ignore_hour=True, source_names=names, on_send=on_send)
+    report = run_cycle(app, force_poll=True, ignore_hour=True, source_names=names, on_send=on_send,
+                       after_poll=lambda: record_seed_votes(app))
     print_poll_reports(report.polls)
     console.print(f"matched {report.matched.papers} new papers and {report.matched.profiles} new profiles: "
                   f"{report.matched.matches} new matches")
@@ -64,4 +67,15 @@ def demo_cmd(app: App) -> None:
         console.print(f"emails (.eml), previews (.html) and Telegram messages (.txt) are in {mailer_folder}")
     else:
         console.print(f"nothing new to send (the outbox folder is {mailer_folder})")
-    click.echo("next: `paperpost search \"reward model\"`, `paperpost subscribers list`, `paperpost papers`")
+    click.echo("next: `paperpost search \"reward model\"`, `paperpost recommend bo@example.org`, "
+               "`paperpost subscribers list`, `paperpost papers`")
+
+
+def record_seed_votes(app: App) -> None:
+    """The sample readers' `likes` (seeds/subscribers.toml) as "more like this" votes: the demo shows suggestions."""
+    tables = tomllib.loads(SEED_SUBSCRIBERS.read_text(encoding="utf-8")).get("subscriber", [])
+    with app.db.session() as session:
+        for table in tables:
+            person = table.get("email") and subscribers.find_subscriber(session, table["email"])
+            for paper_id in table.get("likes", []) if person else []:
+                votes.set_vote(session, person.id, paper_id, votes.MORE, app.clock())

@@ -91,10 +91,15 @@ def send_step(app: App, owner: Owner | None = None, *, only_subscriber: int | No
 def run_cycle(app: App, owner: Owner | None = None, *, force_poll: bool = False, ignore_hour: bool = False,
               only: int | None = None, source_names: Sequence[str] | None = None,
               on_poll: Callable[[Source], None] | None = None,
-              on_send: Callable[[OutboxItem, str], None] | None = None) -> CycleReport:
-    """Poll the due sources, match what is new, plan the due digests and send them (as `owner`, or registered)."""
+              on_send: Callable[[OutboxItem, str], None] | None = None,
+              after_poll: Callable[[], None] | None = None) -> CycleReport:
+    """Poll the due sources, match what is new, plan the due digests and send them (as `owner`, or registered).
+
+    `after_poll` runs once the papers are stored (the demo records its sample readers' votes there)."""
     with sender_owner(app, owner, roles=("poll", "plan", "send")) as claimer:
         polls = poll_sources(app.db, app.poller, names=source_names, force=force_poll, on_start=on_poll)
+        if after_poll is not None:
+            after_poll()
         matched = match_step(app)
         planned = plan_step(app, ignore_hour=ignore_hour, only=only)
         alerts = alert_step(app)
