@@ -148,7 +148,8 @@ def _a_reader_who_voted(app: App, sink: SmtpSink) -> tuple[Subscriber, EmailMess
         votes.set_vote(session, lin.id, "arxiv:2611.00002", votes.MORE, now)
         votes.set_vote(session, lin.id, "arxiv:2611.00001", votes.LESS, now)
     sent = len(sink.messages_to("lin@example.org"))
-    assert plan_digests(app.db, app.clock(), ignore_hour=True).planned == 1
+    # The suggestion is written by hand (three papers teach a model nothing): the learn step would replace it.
+    assert plan_digests(app.db, app.clock(), ignore_hour=True, learn=False).planned == 1
     assert send_step(app).sent == 1
     sink.wait_for(3)
     [mail] = sink.messages_to("lin@example.org")[sent:]
