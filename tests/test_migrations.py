@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -32,6 +33,7 @@ from bot.errors import ConfigError
 from bot.store import open_database
 from bot.store.database import MIGRATIONS_DIR, _script_directory, make_engine
 from bot.store.schema import Base
+from bot.store.votes import MORE, set_vote, votes_of
 from subscribers.web.routes import create_app
 
 SECRET = "the-previous-release-secret-key"
@@ -218,6 +220,8 @@ def test_upgrade_keeps_every_row_of_the_previous_release(database_url, capsys):
         (m[0], "email", m[7]) for m in MATCHES if m[7] is not None]
     assert read_rows(database_url, "matches", "id, outbox_id", "id") == [(m[0], m[7]) for m in MATCHES]
     assert read_rows(database_url, "outbox", "owner_id", "id") == [(None,)] * len(OUTBOX)
+    # 0006: matches stored before it carry no learned score and are no suggestion (today's digests, unchanged).
+    assert read_rows(database_url, "matches", "learned, suggested_from", "id") == [(None, None)] * len(MATCHES)
     # The schema is the one the models describe, and a second upgrade changes nothing.
     db = open_database(database_url)
     try:
@@ -231,6 +235,12 @@ def test_upgrade_keeps_every_row_of_the_previous_release(database_url, capsys):
                 "VALUES ('gil@example.org', 'pending', 'daily', 0, 7, 'UTC', :no, 0, '2026-12-01 00:00:00.000000') "
                 "RETURNING id"), {"no": False}).scalar()
         assert new_id == len(SUBSCRIBERS) + 1
+        with db.session() as session:  # votes go in beside the old rows, and go with the person (cascade)
+            assert set_vote(session, 1, "arxiv:2611.00001", MORE, datetime(2026, 12, 1, tzinfo=UTC))
+        with db.session() as session:
+            assert votes_of(session, 1) == {"arxiv:2611.00001": MORE}
+            session.execute(text("DELETE FROM subscribers WHERE id = 1"))
+        assert read_rows(database_url, "votes", "subscriber_id", "subscriber_id") == []
     finally:
         db.dispose()
 
