@@ -8,15 +8,18 @@ from __future__ import annotations
 import email
 import html
 import os
+import textwrap
 from datetime import datetime, timezone
 from email import policy
 from pathlib import Path
+
+from hypothesis import given, settings, strategies as st
 
 from bot.channels.email.mime import build_email
 from bot.config import TEMPLATES_DIR
 from bot.digest.assembly import DigestLinks, assemble_digest
 from bot.models import Hit, Match, Paper, Subscriber
-from bot.digest.rendering import VOTE_BASE, Renderer, inline_css
+from bot.digest.rendering import VOTE_BASE, Renderer, inline_css, wrap
 
 GOLDEN = Path(__file__).parent / "golden"
 ABSTRACT = ("Reward models trained from human preferences are the backbone of RLHF, yet they drift when the policy "
@@ -151,3 +154,13 @@ def test_inlining_the_template_once_equals_inlining_each_email():
     # lxml (inside premailer) writes `&#34;` in text as a plain quote: compare the text, not its escaping.
     assert html.unescape(once) == html.unescape(per_email)
     assert once.count('style="') == per_email.count('style="') > 20
+
+
+@settings(max_examples=400, deadline=None)
+@given(text=st.lists(st.sampled_from(["a", "bb", "dddddddd", "é", " ", "\t", "\n", "x" * 30, "y" * 73, "z" * 80,
+                                      "—", "·", "\xa0", "-", "fine-tuning"]), max_size=40).map("".join),
+       width=st.sampled_from([76, 40, 20]), indent=st.sampled_from(["   ", ""]))
+def test_the_text_part_is_wrapped_exactly_as_textwrap_would(text, width, indent):
+    """wrap's word-by-word fill (no hyphens, no over-long words) and its textwrap path give textwrap's lines."""
+    expected = textwrap.fill(" ".join(text.split()), width=width, initial_indent=indent, subsequent_indent=indent)
+    assert wrap.__wrapped__(text, width, indent) == expected

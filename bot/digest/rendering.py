@@ -72,8 +72,28 @@ def inline_template_source(source: str) -> str:
 
 @lru_cache(maxsize=8192)
 def wrap(text: str, width: int = 76, indent: str = "   ") -> str:
-    """`text` filled to `width` columns (cached: the same paper is wrapped for every subscriber who gets it)."""
-    return textwrap.fill(" ".join(text.split()), width=width, initial_indent=indent, subsequent_indent=indent)
+    """`text` filled to `width` columns (cached: the same paper is wrapped for every subscriber who gets it).
+
+    Exactly `textwrap.fill`; text without hyphens or over-long words (most snippets and reasons)
+    is filled word by word, several times faster than textwrap's regular expressions.
+    """
+    words = text.split()
+    room = width - len(indent)
+    if "-" in text or any(len(word) > room for word in words):
+        return textwrap.fill(" ".join(words), width=width, initial_indent=indent, subsequent_indent=indent)
+    lines: list[str] = []
+    line = ""
+    for word in words:
+        if not line:
+            line = word
+        elif len(line) + 1 + len(word) <= room:
+            line = f"{line} {word}"
+        else:
+            lines.append(indent + line)
+            line = word
+    if line:
+        lines.append(indent + line)
+    return "\n".join(lines)
 
 
 def with_votes(block: str, vote_base: str) -> str:
