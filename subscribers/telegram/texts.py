@@ -30,7 +30,8 @@ HELP = (
     "<code>alignment -survey</code>: without survey\n"
     "<code>align*</code>: words starting with align\n"
     "<code>ti:diffusion au:Hinton cat:cs.CL</code>: title, author, category\n"
-    "<code>is:trending</code>: the most upvoted papers of the day"
+    "<code>is:trending</code>: the most upvoted papers of the day\n"
+    "<code>like:2401.12345</code>: papers alike to that paper"
 )
 HINT = "I only understand commands. Try /subscribe QUERY, or /help for the list."
 UNKNOWN = "I do not know {command}. /help lists the commands."
