@@ -1,9 +1,10 @@
 """The result of matching a batch, compactly: who matches which papers through which interest lines.
 
 Deciding the pairs costs one bitset per distinct interest and one row per (subscriber, interest
-that matched something): no object per (subscriber, paper). Hits and scores, which only a
-digest or a stored match needs, are made by `matches()`, once per (interest, paper) and
-shared by every subscriber holding that interest.
+that matched something): no object per (subscriber, paper). Hits, which only a digest needs,
+are made by `matches()`, once per (interest, paper) and shared by every subscriber holding
+that interest; `rows()`, what storing needs, scores the same pairs from the occurrences
+alone (a title occurrence, the distinct terms), without a Hit or a character span.
 """
 
 from __future__ import annotations
