@@ -105,6 +105,28 @@ def test_the_learn_step_is_bounded_and_replaces_across_runs(db):
         assert all(m.learned is None and not m.suggested for m in matches.unsent_matches(session, vera))
 
 
+def test_one_pass_clears_what_earlier_votes_taught_in_any_of_its_groups(db):
+    ids = store_world(db, {"vera@example.org": (KEYWORD,), "lin@example.org": (KEYWORD,), "ana@example.org": ("dialogue",)})
+    vera, lin, ana = ids["vera@example.org"], ids["lin@example.org"], ids["ana@example.org"]
+    with db.session() as session:
+        for reader in (vera, lin):
+            for paper_id in VISION[:3]:
+                set_vote(session, reader, paper_id, 1, NOW)
+    with db.session() as session:
+        assert Learner(NOW, recent_days=3).learn(session, [vera, lin]).readers == 2  # yesterday's pass
+    with db.session() as session:
+        for paper_id in VISION[:3]:
+            set_vote(session, lin, paper_id, None, NOW)  # lin takes back every vote
+    learner = Learner(NOW + timedelta(days=1), recent_days=3)  # today's pass, planned in groups
+    for group in ([vera, ana], [lin]):
+        with db.session() as session:
+            learner.learn(session, group)
+    assert len(unsent_suggestions(db, vera)) == 3
+    with db.session() as session:
+        for reader in (lin, ana):
+            assert all(m.learned is None and not m.suggested for m in matches.unsent_matches(session, reader))
+
+
 _SIGNED = re.compile(r"/(manage|unsubscribe|digest|vote)/[A-Za-z0-9_.-]+")
 
 

@@ -9,7 +9,7 @@ from bot.app import App
 from bot.cli.root import cli, console, emit_json, emit_table, json_option, pass_app
 from bot.errors import PaperpostError
 from bot.digest.timing import due_period
-from bot.jobs.cycle import match_step, plan_step, send_step
+from bot.jobs.cycle import match_step, plan_and_send
 from bot.jobs.liveness import registered
 from bot.channels.email.digest_mail import preview_digest
 from bot.models import Subscriber
@@ -36,15 +36,12 @@ def digest_cmd(app: App, ignore_hour: bool, dry_run: bool, only_who: str | None)
     # Registered for the run: a stopped run is known dead at once, and its rows are taken back by the next one.
     with registered(app.db, app.config, ("digest",), app.clock) as owner:
         match_step(app)
-        planned = plan_step(app, ignore_hour=ignore_hour, only=only_id)
-        with app.db.session() as session:
-            total = outbox.count_claimable(session, app.clock(), dead_owners=owner.dead_owners(),
-                                           only_subscriber=only_id)
+        # Sending starts with the first committed group of digests, while the rest are planned.
         with Progress(*Progress.get_default_columns(), MofNCompleteColumn(), console=console,
                       transient=True) as progress:
-            task = progress.add_task("sending", total=total or None)
-            report = send_step(app, owner, only_subscriber=only_id,
-                               on_progress=lambda item, result: progress.advance(task))
+            task = progress.add_task("sending", total=None)
+            planned, report = plan_and_send(app, owner, ignore_hour=ignore_hour, only=only_id,
+                                            on_progress=lambda item, result: progress.advance(task))
     skipped = planned.nothing_new + planned.not_due + planned.already
     console.print(f"planned {planned.planned}, sent {report.sent}, failed {report.failed}, skipped {skipped} "
                   f"({planned.nothing_new} nothing new, {planned.not_due} not due, {planned.already} already sent this period)"

@@ -11,14 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
+import threading
 
 from bot.app import App
 from bot.jobs.alerts import AlertPlan, plan_alerts
 from bot.jobs.liveness import registered
 from bot.jobs.match import MatchReport, match_pending
-from bot.jobs.plan import PlanReport, plan_digests
+from bot.jobs.plan import PEOPLE_PER_COMMIT, PlanReport, plan_digests
 from bot.jobs.poll import PollReport, poll_sources
 from bot.jobs.send import DeliveryPolicy, Owner, SendReport, send_pending
 from bot.store.outbox import OutboxItem
@@ -46,11 +47,14 @@ def match_step(app: App) -> MatchReport:
 
 
 def plan_step(app: App, *, ignore_hour: bool = False, only: int | None = None,
-              now: datetime | None = None) -> PlanReport:
+              now: datetime | None = None, on_commit: Callable[[], None] | None = None,
+              group: int = PEOPLE_PER_COMMIT) -> PlanReport:
     """Queue the digests due now (`only`: one subscriber id), dropping those older than PAPERPOST_STALE_HOURS;
-    readers who voted get their learned order and suggestions from the papers of PAPERPOST_RECENT_DAYS."""
+    readers who voted get their learned order and suggestions from the papers of PAPERPOST_RECENT_DAYS.
+    `on_commit()` runs after each group of `group` digests is committed."""
     return plan_digests(app.db, now or app.clock(), ignore_hour=ignore_hour, only_subscriber=only,
-                        stale_after=stale_after(app), recent_days=app.config["PAPERPOST_RECENT_DAYS"])
+                        stale_after=stale_after(app), recent_days=app.config["PAPERPOST_RECENT_DAYS"],
+                        group=group, on_commit=on_commit)
 
 
 def alert_step(app: App, *, now: datetime | None = None) -> AlertPlan:
@@ -86,6 +90,62 @@ def send_step(app: App, owner: Owner | None = None, *, only_subscriber: int | No
                                 policy=DeliveryPolicy.from_config(app.config))
     finally:
         app.close_channels(channels)
+
+
+def plan_and_send(app: App, owner: Owner, *, ignore_hour: bool = False, only: int | None = None,
+                  on_progress: Callable[[OutboxItem, str], None] | None = None,
+                  group: int = PEOPLE_PER_COMMIT, on_commit: Callable[[], None] | None = None
+                  ) -> tuple[PlanReport, SendReport]:
+    """Plan the due digests and send them as `owner` while planning goes on: sending starts with the first group.
+
+    A sending thread runs a send pass whenever a group of digests has been committed (a digest
+    is committed with its matches linked, so nothing is sent half planned), and one last pass
+    once planning has ended, which sees every digest planned. Claims and leases keep each row
+    to one delivery, as between processes. When the mail server is unreachable (rows handed
+    back), the thread waits for that last pass instead of trying again per group.
+    `on_commit()` runs in the planner after each group's commit, once the sender has been woken.
+    """
+    committed = threading.Event()
+    planned = threading.Event()
+    passes: list[SendReport] = []
+    failure: list[BaseException] = []
+
+    def send_while_planning() -> None:
+        try:
+            while True:
+                committed.wait()
+                committed.clear()
+                last = planned.is_set()  # read before the pass: a last pass starts after the last commit
+                if last or not (passes and passes[-1].deferred):
+                    passes.append(send_step(app, owner, only_subscriber=only, on_progress=on_progress))
+                if last:
+                    return
+        except BaseException as exc:  # noqa: BLE001 - raised in the caller's thread
+            failure.append(exc)
+
+    sender = threading.Thread(target=send_while_planning, name="send-while-planning", daemon=True)
+    sender.start()
+    try:
+        def wake() -> None:
+            committed.set()
+            if on_commit is not None:
+                on_commit()
+
+        report = plan_step(app, ignore_hour=ignore_hour, only=only, on_commit=wake, group=group)
+    finally:
+        planned.set()
+        committed.set()
+        sender.join()
+    if failure:
+        raise failure[0]
+    return report, _summed(passes)
+
+
+def _summed(passes: list[SendReport]) -> SendReport:
+    """One report for several send passes: counts added; what is left queued or held, as the last pass saw it."""
+    total = {f.name: sum(getattr(p, f.name) for p in passes) for f in fields(SendReport)}
+    last = passes[-1] if passes else SendReport()
+    return SendReport(**{**total, "deferred": last.deferred, "held_by_live": last.held_by_live})
 
 
 def run_cycle(app: App, owner: Owner | None = None, *, force_poll: bool = False, ignore_hour: bool = False,

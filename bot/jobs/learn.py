@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.orm import Session
 
 from bot.models import Paper
-from bot.store import papers, suggestions, votes
+from bot.store import matches, papers, suggestions, votes
 
 if TYPE_CHECKING:
     from bot.recommend import PaperFeatures, ReaderScores
@@ -40,6 +40,16 @@ class Learner:
     recent_days: int
     _recent: list[Paper] | None = field(default=None, repr=False)
     _unmatched: set[str] = field(default_factory=set, repr=False)
+    _had_model: set[int] | None = field(default=None, repr=False)  # who has learned rows to clear, read once
+
+    def _forget(self, session: Session, subscriber_ids: Sequence[int]) -> None:
+        """Clear learned scores and suggestions of these readers, skipping those who never had any.
+
+        Read once per pass: only this step writes such rows, and it never forgets a reader it just modelled.
+        """
+        if self._had_model is None:
+            self._had_model = matches.subscribers_with_learned(session)
+        suggestions.forget_learned(session, [sid for sid in subscriber_ids if sid in self._had_model])
 
     def learn(self, session: Session, subscriber_ids: Sequence[int]) -> LearnReport:
         """Score and suggest for these subscribers, in `session` (the planner's transaction)."""
@@ -50,14 +60,14 @@ class Learner:
         likers = sorted(sid for sid, given in voted.items() if any(v > 0 for v in given.values()))
         pending = suggestions.unsent_keyword_papers(session, likers) if likers else {}
         readers = {sid: voted[sid] for sid in likers if pending.get(sid)}
-        suggestions.forget_learned(session, [sid for sid in ids if sid not in readers])
+        self._forget(session, [sid for sid in ids if sid not in readers])
         if not readers:
             return LearnReport()
         results = list(self.scores(session, readers, pending))
         scored = suggestions.set_learned(session, ((r.subscriber_id, p, r.learned.get(p))
                                                    for r in results for p in pending[r.subscriber_id]))
         modelled = [r.subscriber_id for r in results]
-        suggestions.forget_learned(session, [sid for sid in readers if sid not in set(modelled)])
+        self._forget(session, [sid for sid in readers if sid not in set(modelled)])
         stored = suggestions.replace_suggestions(
             session, modelled, ((r.subscriber_id, s.paper_id, s.score, s.liked) for r in results for s in r.suggestions),
             self.now)

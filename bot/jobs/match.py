@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from bot.models import Paper
 from bot.profile import ProfileIndex, trending_ids
+from bot.profile.heap import collector_paused
 from bot.store import Database, matches, papers, subscribers
 
 TRENDING_WINDOW = timedelta(days=7)
@@ -69,8 +70,13 @@ def match_pending(db: Database, now: datetime, *, recent_days: int, trending_top
     commits its matches (and marks its papers matched); the changed profiles are marked
     done after their last chunk. A crash between chunks loses nothing and stores nothing
     twice: a paper not marked is matched again (stored pairs are skipped), a profile not
-    marked is dropped and run again.
+    marked is dropped and run again. The cyclic garbage collector is paused meanwhile (bot/profile/heap.py).
     """
+    with collector_paused():
+        return _match_pending(db, now, recent_days=recent_days, trending_top=trending_top)
+
+
+def _match_pending(db: Database, now: datetime, *, recent_days: int, trending_top: int) -> MatchReport:
     with db.session() as session:
         trending = current_trending(session, now, trending_top)
         new_papers = papers.unmatched_papers(session)

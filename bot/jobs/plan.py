@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -32,16 +33,17 @@ RECENT_DAYS = 3  # PAPERPOST_RECENT_DAYS's default: the papers suggestions come 
 
 
 def plan_digests(db: Database, now: datetime, *, ignore_hour: bool = False, only_subscriber: int | None = None,
-                 stale_after: timedelta = STALE_AFTER, learn: bool = True, recent_days: int = RECENT_DAYS
-                 ) -> PlanReport:
+                 stale_after: timedelta = STALE_AFTER, learn: bool = True, recent_days: int = RECENT_DAYS,
+                 group: int = PEOPLE_PER_COMMIT, on_commit: Callable[[], None] | None = None) -> PlanReport:
     """Queue the email digests due at `now`, each linked to the matches it carries.
 
     Digests left unsent for longer than `stale_after` are dropped first, so their
     matches roll into the digest planned now (or the next one). Digests are planned
-    PEOPLE_PER_COMMIT at a time, each group in one transaction with its matches linked
+    `group` (PEOPLE_PER_COMMIT) at a time, each group in one transaction with its matches linked
     in the database: a crash between groups leaves whole digests, and planning again
     makes only the missing ones (the outbox key). On PostgreSQL each commit wakes the
-    senders (NOTIFY, sent by outbox.plan_many), so sending starts with the first group.
+    senders (NOTIFY, sent by outbox.plan_many), so sending starts with the first group;
+    `on_commit()` runs after each group's commit (a sender in this process may start then).
     Just before a group's matches are linked, the learn step (bot/jobs/learn.py; `learn`)
     scores the matches of its readers who voted and stores their suggestions, which are
     linked with the rest: the digest is then the same on every send attempt.
@@ -66,13 +68,15 @@ def plan_digests(db: Database, now: datetime, *, ignore_hour: bool = False, only
             due.append((person.id, period))
     planned = learned = 0
     learner = Learner(now, recent_days) if learn else None
-    for start in range(0, len(due), PEOPLE_PER_COMMIT):
+    for start in range(0, len(due), group):
         with db.session() as session:
-            created = outbox.plan_many(session, due[start:start + PEOPLE_PER_COMMIT], CHANNEL, "digest", now)
+            created = outbox.plan_many(session, due[start:start + group], CHANNEL, "digest", now)
             if learner is not None:
                 learned += learner.learn(session, sorted(created)).readers
             matches.attach_unsent(session, sorted(created.values()), CHANNEL)
         planned += len(created)
+        if created and on_commit is not None:
+            on_commit()
     # this period's digest exists already: new matches wait for the next one
     return PlanReport(planned, nothing_new, not_due, len(due) - planned, stale, learned)
 

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Text, and_, cast, delete, exists, insert, literal, select
+from sqlalchemy import Text, and_, cast, delete, exists, insert, literal, or_, select
 from sqlalchemy.orm import Session
 
 from bot.digest.evidence import with_hits
@@ -180,6 +180,15 @@ def unsent_match_ids_by_subscriber(session: Session, subscriber_ids: list[int],
 def subscribers_with_unsent(session: Session, channel: str = EMAIL) -> set[int]:
     """The subscribers with at least one match that no message has carried yet on `channel`."""
     return set(session.scalars(select(MatchRow.subscriber_id).where(_unsent_on(channel)).distinct()))
+
+
+def subscribers_with_learned(session: Session) -> set[int]:
+    """The subscribers with a match that a reader's model scored or suggested (sent or not): one scan.
+
+    Everyone else has no learned score and no suggestion to clear: the learn step skips them.
+    """
+    return set(session.scalars(select(MatchRow.subscriber_id).where(
+        or_(MatchRow.learned.is_not(None), MatchRow.suggested_from.is_not(None))).distinct()))
 
 
 def attach_unsent(session: Session, outbox_ids: list[int], channel: str = EMAIL) -> None:

@@ -1,0 +1,58 @@
+"""`digest --now` sends while it plans: the first committed group goes out before the rest is planned, each digest once."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from mailworld import Clock, add_matches, add_people, make_app
+
+from bot.jobs.cycle import plan_and_send, plan_step, sender_owner
+from bot.store import matches, outbox
+
+WAIT = 60.0  # seconds a test waits for the sender before it fails (never reached when sending works)
+
+
+def test_sending_starts_with_the_first_group_while_planning_goes_on(database_url, env, tmp_path):
+    app = make_app({**env, "DATABASE_URL": database_url}, Clock())
+    people = add_people(app, 7)
+    add_matches(app, people, per_person=3)
+    sent: list[tuple[int, int]] = []  # (outbox id, groups committed when it was sent)
+    commits: list[int] = []
+    first_sent = threading.Event()
+
+    def on_progress(item, result) -> None:
+        sent.append((item.id, len(commits)))
+        first_sent.set()
+
+    def on_commit() -> None:
+        commits.append(len(commits) + 1)
+        if len(commits) == 1:  # the planner waits here until the sender has sent from the first group
+            assert first_sent.wait(WAIT), "nothing was sent while planning went on"
+
+    with sender_owner(app) as owner:
+        planned, report = plan_and_send(app, owner, ignore_hour=True, group=3, on_commit=on_commit,
+                                        on_progress=on_progress)
+    assert (planned.planned, report.sent, report.failed, len(commits)) == (7, 7, 0, 3)
+    assert sent[0][1] == 1  # the first message went out when one group of three was committed, not all
+    with app.db.session() as session:
+        rows = [i for i in outbox.list_outbox(session) if i.kind == "digest"]
+        assert sorted(i.subscriber_id for i in rows) == sorted(p.id for p in people)
+        assert all(i.state == "sent" and i.attempts == 1 for i in rows)
+        assert all(len(matches.matches_of_outbox(session, i.id)) == 3 for i in rows)  # every match went with it
+    assert sorted(outbox_id for outbox_id, _ in sent) == sorted(i.id for i in rows)  # each one once
+    assert len(list(Path(env["PAPERPOST_DATA"]).rglob("*.eml"))) == 7
+    app.close()
+
+
+def test_with_nothing_new_to_plan_the_last_pass_still_sends_what_waits(database_url, env):
+    app = make_app({**env, "DATABASE_URL": database_url}, Clock())
+    people = add_people(app, 2)
+    add_matches(app, people)
+    plan_step(app, ignore_hour=True)  # planned by an earlier run that stopped before sending
+    with sender_owner(app) as owner:
+        planned, report = plan_and_send(app, owner, ignore_hour=True)
+    assert (planned.planned, planned.nothing_new, report.sent) == (0, 2, 2)
+    with app.db.session() as session:
+        assert [i.state for i in outbox.list_outbox(session)] == ["sent", "sent"]
+    app.close()
