@@ -6,6 +6,7 @@ import threading
 from pathlib import Path
 
 from mailworld import Clock, add_matches, add_people, make_app
+from sqlalchemy import create_engine, text
 
 from bot.jobs.cycle import plan_and_send, plan_step, sender_owner
 from bot.store import matches, outbox
@@ -55,4 +56,29 @@ def test_with_nothing_new_to_plan_the_last_pass_still_sends_what_waits(database_
     assert (planned.planned, planned.nothing_new, report.sent) == (0, 2, 2)
     with app.db.session() as session:
         assert [i.state for i in outbox.list_outbox(session)] == ["sent", "sent"]
+    app.close()
+
+
+def test_a_planned_digest_is_seen_by_other_processes_only_with_its_matches(database_url, env):
+    """Until the planner's transaction commits, another connection sees neither the digest rows nor their links.
+
+    On SQLite a SAVEPOINT around the rows' INSERT used to commit them at once (the driver had not begun a
+    transaction after only SELECTs), and a sender in another process took digests that carried nothing.
+    """
+    app = make_app({**env, "DATABASE_URL": database_url}, Clock())
+    people = add_people(app, 3)
+    add_matches(app, people)
+    other = create_engine(database_url)
+    seen = []
+    with app.db.session() as session:
+        created = outbox.plan_many(session, [(p.id, "2026-11-28") for p in people], "email", "digest", app.clock())
+        with other.connect() as connection:
+            seen.append(connection.execute(text("SELECT count(*) FROM outbox")).scalar())
+        matches.attach_unsent(session, sorted(created.values()), "email")
+        assert outbox.plan_many(session, [(people[0].id, "2026-11-28")], "email", "digest", app.clock()) == {}
+    with other.connect() as connection:
+        seen.append(connection.execute(text("SELECT count(*) FROM outbox")).scalar())
+        seen.append(connection.execute(text("SELECT count(*) FROM match_deliveries")).scalar())
+    other.dispose()
+    assert seen == [0, 3, 6]  # nothing before the commit; after it, every digest with its two matches
     app.close()

@@ -13,8 +13,9 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, bindparam, false, func, insert, or_, select, text, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import and_, bindparam, false, func, or_, select, text, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from bot.store.schema import OutboxRow, SubscriberRow
@@ -58,15 +59,28 @@ def plan(session: Session, subscriber_id: int, channel: str, kind: str, period: 
         OutboxRow.kind == kind, OutboxRow.period == period))
     if exists is not None:
         return None
-    row = OutboxRow(subscriber_id=subscriber_id, channel=channel, kind=kind, period=period,
-                    state="queued", attempts=0, created_at=now)
-    try:
-        with session.begin_nested():
-            session.add(row)
-    except IntegrityError:  # another planner got there first: the unique key is the idempotency key
-        return None
+    created = _insert_new(session, [{"subscriber_id": subscriber_id, "channel": channel, "kind": kind,
+                                     "period": period, "state": "queued", "attempts": 0, "created_at": now}])
+    if not created:
+        return None  # another planner got there first: the unique key is the idempotency key
     notify_queued(session, channel)
-    return row.id
+    return created[subscriber_id]
+
+
+def _insert_new(session: Session, values: list[dict[str, object]]) -> dict[int, int]:
+    """INSERT the rows whose outbox key is free (ON CONFLICT DO NOTHING); {subscriber id: new id} of those inserted.
+
+    Not a SAVEPOINT around a plain INSERT: on SQLite, Python's driver has not begun a transaction
+    while only SELECTs ran, so SQLite takes the SAVEPOINT for a transaction of its own and its
+    RELEASE commits the rows at once, before the matches the caller links to them in the same
+    transaction (a sender in another process then took digests that carried nothing).
+    """
+    dialect = session.get_bind().dialect.name
+    make = sqlite_insert if dialect == "sqlite" else postgresql_insert
+    statement = make(OutboxRow).values(values).on_conflict_do_nothing(
+        index_elements=["subscriber_id", "channel", "kind", "period"])
+    rows = session.execute(statement.returning(OutboxRow.subscriber_id, OutboxRow.id))
+    return {subscriber_id: outbox_id for subscriber_id, outbox_id in rows}
 
 
 def _claimable(now: datetime, dead_owners: Collection[int] = ()):  # type: ignore[no-untyped-def]
@@ -259,7 +273,7 @@ def plan_many(session: Session, wanted: list[tuple[int, str]], channel: str, kin
     """Queue one message per (subscriber, period) not queued before; {subscriber id: new outbox id}.
 
     The planner's bulk path: one query for the keys that exist, one multi-row
-    INSERT for the rest. If another planner races us, fall back to `plan` per row.
+    INSERT for the rest (a key another planner took meanwhile is skipped by the database).
     """
     if not wanted:
         return {}
@@ -272,14 +286,11 @@ def plan_many(session: Session, wanted: list[tuple[int, str]], channel: str, kin
     fresh = [(s, p) for s, p in wanted if (s, p) not in existing]
     if not fresh:
         return {}
-    values = [{"subscriber_id": s, "channel": channel, "kind": kind, "period": p, "state": "queued", "attempts": 0,
-               "created_at": now} for s, p in fresh]
-    try:
-        with session.begin_nested():
-            rows = session.execute(insert(OutboxRow).returning(OutboxRow.subscriber_id, OutboxRow.id), values)
-            created = {subscriber_id: outbox_id for subscriber_id, outbox_id in rows}
-    except IntegrityError:
-        planned = {s: plan(session, s, channel, kind, p, now) for s, p in fresh}
-        return {s: i for s, i in planned.items() if i is not None}
-    notify_queued(session, channel)
+    created: dict[int, int] = {}
+    for start in range(0, len(fresh), 100):  # 7 values a row: under every backend's bound-parameter limit
+        created.update(_insert_new(session, [
+            {"subscriber_id": s, "channel": channel, "kind": kind, "period": p, "state": "queued", "attempts": 0,
+             "created_at": now} for s, p in fresh[start:start + 100]]))
+    if created:
+        notify_queued(session, channel)
     return created
