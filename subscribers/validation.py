@@ -13,7 +13,7 @@ from email_validator import EmailNotValidError, validate_email
 
 from bot.errors import QueryError
 from bot.models import SubscriberInput
-from bot.profile import check_interests, liked_columns, unknown_liked
+from bot.profile import check_interests, papers_liked_in, unknown_liked
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 MAX_INTERESTS = 50
@@ -101,12 +101,7 @@ def _interests(given: object, errors: dict[str, str]) -> list[str]:
 
 def liked_problems(interests: Sequence[str], stored_papers: StoredPapers) -> list[tuple[int, QueryError]]:
     """(interest number, error with its column) for each `like:` naming a paper that is not stored."""
-    wanted: set[str] = set()
-    for line in interests:
-        try:
-            wanted.update(paper for paper, _ in liked_columns(line.rstrip()))
-        except QueryError:
-            continue  # a malformed line: check_interests names it
+    wanted = papers_liked_in(interests)
     if not wanted:
         return []
     return list(unknown_liked(interests, stored_papers(wanted)))

@@ -20,7 +20,7 @@ against the stored ids, with the column of each unknown one.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence, Set as AbstractSet
+from collections.abc import Callable, Iterable, Sequence, Set as AbstractSet
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -340,18 +340,26 @@ def liked_columns(line: str) -> list[tuple[str, int]]:
     return [(tok.text, tok.col) for tok in _lex(line) if tok.kind == "like"]
 
 
+def papers_liked_in(lines: Iterable[str]) -> set[str]:
+    """The paper ids every `like:` of these interests names; a line that does not parse names none."""
+    return {paper for line in lines for paper, _ in _liked_or_none(line)}
+
+
+def _liked_or_none(line: str) -> list[tuple[str, int]]:
+    try:
+        return liked_columns(line.rstrip())
+    except QueryError:  # left to check_interests, which names the problem
+        return []
+
+
 def unknown_liked(lines: Sequence[str], stored: AbstractSet[str]) -> list[tuple[int, QueryError]]:
     """(line number, error with its column) for each `like:` of a profile naming a paper not in `stored`.
 
-    Lines that do not parse are left to `check_interests`. Collect the ids to look up with `liked_columns`.
+    Lines that do not parse are left to `check_interests`. Collect the ids to look up with `papers_liked_in`.
     """
     bad: list[tuple[int, QueryError]] = []
     for number, raw in enumerate(lines, start=1):
-        try:
-            columns = liked_columns(raw.rstrip())
-        except QueryError:
-            continue
-        for paper, col in columns:
+        for paper, col in _liked_or_none(raw):
             if paper not in stored:
                 bad.append((number, QueryError(f"no stored paper is {paper} (like: names a paper we have; "
                                                "see `paperpost papers`)", col)))

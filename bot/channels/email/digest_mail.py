@@ -18,8 +18,7 @@ from bot.channels.email.mime import Envelope, build_email
 from bot.digest.assembly import Digest, assemble_digest
 from bot.digest.evidence import with_hits
 from bot.digest.ranking import rank
-from bot.errors import QueryError
-from bot.profile.grammar import liked_columns
+from bot.profile.grammar import papers_liked_in
 from bot.profile.heap import collector_paused
 from bot.models import Match, Paper, Subscriber
 from bot.store import matches, papers, subscribers
@@ -132,13 +131,4 @@ def papers_shown(carried: Iterable[Match]) -> set[str]:
         if m.suggested_from:
             wanted.add(m.suggested_from)
         lines.add(m.interests)
-    for line in {text for interests in lines for text in interests}:
-        wanted.update(_liked_in(line))
-    return wanted
-
-
-def _liked_in(line: str) -> list[str]:
-    try:
-        return [paper for paper, _ in liked_columns(line)]
-    except QueryError:  # stored interests parse; one that no longer does names no paper
-        return []
+    return wanted | papers_liked_in({text for interests in lines for text in interests})
