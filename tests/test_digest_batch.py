@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 
 from mailworld import Clock, add_matches, add_people, make_app
 from sqlalchemy import event
@@ -37,6 +36,14 @@ def test_a_batch_loads_in_a_few_queries_however_many_rows(env):
     app.close()
 
 
+def shown(digest):
+    """What a digest shows: its subject, its papers with their highlights and reasons, what is left out."""
+    def item(i):
+        return i.paper, i.title, i.snippet, i.why, i.authors, i.links, i.liked
+    return (digest.subscriber, digest.period, digest.subject, digest.more, [item(i) for i in digest.items],
+            [item(i) for i in digest.suggestions])
+
+
 def test_composing_from_a_batch_gives_the_same_digest_as_composing_the_row_alone(env):
     app, items = planned(env, 6)
     ctx = app.mail_context
@@ -57,8 +64,9 @@ def test_composing_from_a_batch_gives_the_same_digest_as_composing_the_row_alone
 
     assert [key(e) for e in together] == [key(e) for e in alone]
     assert len({e.recipient for e in together}) == 6
-    # Signed links carry the time they were made (itsdangerous), so the digests are compared without them.
-    assert [replace(batch.digest(i, ctx), links=None) for i in items] == stored
+    # Signed links carry the time they were made (itsdangerous), so the digests are compared without them,
+    # by what they show (a batch's matches carry no hits: their items find them when shown).
+    assert [shown(batch.digest(i, ctx)) for i in items] == [shown(d) for d in stored]
     app.close()
 
 

@@ -75,14 +75,16 @@ def test_connections_are_reused_and_idle_ones_closed(sink):
 
 
 def test_lines_starting_with_a_dot_arrive_intact_whether_the_message_is_ours_or_not(sink):
-    """Ours never start a line with "." (encoded =2E, sent without dot-stuffing); other bytes are dot-stuffed."""
+    """Ours never start a line with "." (base64 bodies: sent without dot-stuffing); other bytes are dot-stuffed."""
     mailer = SmtpMailer.from_url(sink.url)
     text = ".NET reward models\n" + "a" * 75 + ".tail\n.\n"
     ours = build_email(outbox_id=1, kind="digest", mail_from="paperpost <digest@papers.example.org>",
                        to="r@example.org", subject="dots", text=text, html="<p>.x</p>\n",
                        date=datetime(2026, 11, 28, tzinfo=timezone.utc))
     assert b"\n." not in ours.data
-    foreign = replace(ours, outbox_id=2, data=ours.data.replace(b"=2E", b".", 1) + b".\r\n..\r\n")
+    head = ours.data.split(b"\r\n\r\n", 1)[0].split(b"\r\nMIME-Version", 1)[0]
+    foreign = replace(ours, outbox_id=2, data=head + b"\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+                      + text.replace("\n", "\r\n").encode() + b".\r\n..\r\n")
     assert mailer.send(ours) == SENT and mailer.send(foreign) == SENT
     mailer.close()
     first, second = sink.wait_for(2)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Literal
 from urllib.parse import quote
 
-from bot.digest.evidence import with_hits
-from bot.digest.highlight import highlight_spans, snippet, why
+from bot.digest.explain import Explanation, explanations, liked_in
+from bot.digest.highlight import highlight_spans, snippet
 from bot.models import Match, Paper, Subscriber
 from bot.digest.ranking import rank
 
@@ -35,21 +36,54 @@ def vote_url(paper_id: str, choice: Choice, base: str) -> str:
 
 @dataclass(frozen=True)
 class DigestItem:
+    """A paper in a digest and why, from its explanation (worked out here when not given).
+
+    Its parts are computed when first read: a block many readers share is rendered once
+    (`Fragments`, by `fragment_key`), and for the other readers they are never needed.
+    """
+
     paper: Paper
     match: Match
-    title: Segments
-    snippet: Segments
-    why: str
-    authors: str
-    links: tuple[tuple[str, str], ...]  # (label, url) in display order
     liked: Paper | None = None  # a suggestion: the liked paper it is nearest to (its "why")
+    titles: Mapping[str, str] = field(default_factory=dict, compare=False)  # liked papers' titles, for `like:` hits
+    explained: Explanation | None = field(default=None, compare=False)  # given by a batch that knew it
+
+    @cached_property
+    def explanation(self) -> Explanation:
+        if self.liked is not None:
+            return Explanation((), (), f"like “{self.liked.title}”")
+        if self.explained is not None:
+            return self.explained
+        return explanations([self.match], {self.paper.id: self.paper}, self.titles)[(self.paper.id,
+                                                                                       self.match.interests)]
+
+    @cached_property
+    def fragment_key(self) -> Hashable:
+        """All that the item's block shows: readers with the same key get the same block."""
+        paper = self.paper
+        return (paper.id, paper.title, paper.abstract, paper.authors, paper.categories, paper.upvotes,
+                tuple(paper.links.items()), self.explanation, self.liked and self.liked.id)
+
+    @cached_property
+    def title(self) -> Segments:
+        return tuple(highlight_spans(self.paper.title, self.explanation.title))
+
+    @cached_property
+    def snippet(self) -> Segments:
+        return tuple(snippet(self.paper.abstract, self.explanation.abstract))
 
     @property
-    def fragment_key(self) -> tuple:
-        """All that the item's block in a message shows: readers with the same key get the same block."""
-        paper = self.paper
-        return (paper.id, paper.title, paper.categories, paper.upvotes, self.title, self.snippet, self.why,
-                self.authors, self.links, self.liked and self.liked.id)
+    def why(self) -> str:
+        return self.explanation.why
+
+    @cached_property
+    def authors(self) -> str:
+        return short_authors(self.paper.authors)
+
+    @cached_property
+    def links(self) -> tuple[tuple[str, str], ...]:
+        """(label, url) in display order."""
+        return paper_links(self.paper)
 
 
 @dataclass(frozen=True)
@@ -65,19 +99,23 @@ class Digest:
 
 
 def assemble_digest(subscriber: Subscriber, matches: Sequence[Match], papers: Mapping[str, Paper], *,
-                    period: str, links: DigestLinks, cap: int, postal_address: str = "") -> Digest:
-    """Rank the matches, keep the best `cap`, and explain each one (hits found for those shown, if not stored).
+                    period: str, links: DigestLinks, cap: int, postal_address: str = "",
+                    explained: Mapping[tuple[str, tuple[str, ...]], Explanation] | None = None) -> Digest:
+    """Rank the matches, keep the best `cap`, and explain each one when its block is rendered.
 
-    Suggestions (matches no interest made) are not counted: they follow, best learned score
+    `explained` holds what a batch knew already, by (paper id, interest lines); the other items
+    work theirs out when their block is first rendered. Suggestions (matches no interest made) are not counted: they follow, best learned score
     first, at most MAX_SUGGESTIONS, never a paper a keyword put in the digest. `papers` holds
     the liked papers that explain them too.
     """
     keyword = [m for m in matches if not m.suggested]
     ranked = [m for m in rank(keyword, papers) if m.paper_id in papers]
-    shown = with_hits(ranked[:cap], papers)
-    titles = {hit.term: papers[hit.term].title for match in shown for hit in match.hits
-              if hit.field == "like" and hit.term in papers}  # `like:` interests are explained by the liked title
-    items = tuple(_item(match, papers[match.paper_id], titles) for match in shown)
+    shown = ranked[:cap]
+    # `like:` interests are explained by the liked paper's title
+    titles = {pid: papers[pid].title for m in shown for pid in liked_in(m.interests) if pid in papers}
+    explained = explained or {}
+    items = tuple(DigestItem(papers[m.paper_id], m, titles=titles, explained=explained.get((m.paper_id, m.interests)))
+                  for m in shown)
     return Digest(subscriber, period, subject_line(len(ranked), ranked), items, len(ranked) - len(shown),
                   links, postal_address, _suggestions(matches, papers, {m.paper_id for m in keyword}))
 
@@ -86,24 +124,7 @@ def _suggestions(matches: Sequence[Match], papers: Mapping[str, Paper], matched:
     chosen = sorted((m for m in matches if m.suggested and m.paper_id in papers and m.paper_id not in matched
                      and m.suggested_from in papers),
                     key=lambda m: (-(m.learned or 0.0), m.paper_id))[:MAX_SUGGESTIONS]
-    return tuple(_suggested_item(m, papers[m.paper_id], papers[m.suggested_from]) for m in chosen)  # type: ignore[index]
-
-
-def _suggested_item(match: Match, paper: Paper, liked: Paper) -> DigestItem:
-    return DigestItem(paper=paper, match=match, title=((paper.title, False),),
-                      snippet=tuple(snippet(paper.abstract, [])), why=f"like “{liked.title}”",
-                      authors=short_authors(paper.authors), links=paper_links(paper), liked=liked)
-
-
-def _item(match: Match, paper: Paper, titles: Mapping[str, str]) -> DigestItem:
-    title_spans = [(h.start, h.end) for h in match.hits if h.field == "title"]
-    abstract_spans = [(h.start, h.end) for h in match.hits if h.field == "abstract"]
-    return DigestItem(
-        paper=paper, match=match,
-        title=tuple(highlight_spans(paper.title, title_spans)),
-        snippet=tuple(snippet(paper.abstract, abstract_spans)),
-        why=why(match, titles), authors=short_authors(paper.authors), links=paper_links(paper),
-    )
+    return tuple(DigestItem(papers[m.paper_id], m, liked=papers[m.suggested_from]) for m in chosen)  # type: ignore[index]
 
 
 def short_authors(authors: Sequence[str]) -> str:

@@ -20,6 +20,11 @@ def spans_of(hits: Iterable[Hit], field: str) -> list[tuple[int, int]]:
     return [(h.start, h.end) for h in hits if h.field == field and h.end > h.start]
 
 
+def merged_spans(hits: Iterable[Hit], field: str, length: int) -> tuple[tuple[int, int], ...]:
+    """The spans of the hits in one field of `length` characters, sorted, overlapping ones joined."""
+    return tuple(_merge(spans_of(hits, field), length))
+
+
 def _merge(spans: Iterable[tuple[int, int]], length: int) -> list[tuple[int, int]]:
     """Spans clipped to the text, sorted, with overlapping or touching ones joined."""
     merged: list[tuple[int, int]] = []

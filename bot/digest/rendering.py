@@ -17,7 +17,7 @@ import re
 import textwrap
 from functools import cache, lru_cache
 from pathlib import Path
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 from typing import Any
 
 from jinja2 import (
@@ -30,6 +30,7 @@ from jinja2 import (
 
 from bot.config import TEMPLATES_DIR
 from bot.digest.assembly import paper_url, vote_url
+from bot.digest.generations import TwoGenerations
 
 _JINJA_TAG = re.compile(r"{{.*?}}|{%.*?%}|{#.*?#}", re.DOTALL)
 _PARTIAL_INCLUDE = re.compile(r'{%\s*include\s+"(email/_[\w.-]+)"\s*%}')
@@ -111,25 +112,17 @@ class Fragments:
     per (paper, highlights, reason) for every reader who gets that same block, not once per reader.
 
     Templates call `fragment(name, macro, item)`; `item.fragment_key` says what the block shows.
-    Two generations of at most `limit` blocks each: when the young one is full it becomes the old
-    one, and a block found in the old one moves back, so the blocks many readers share stay.
     """
 
     def __init__(self, limit: int = 20_000) -> None:  # some 50 MB at most
-        self._young: dict[tuple[str, Hashable], Any] = {}
-        self._old: dict[tuple[str, Hashable], Any] = {}
-        self._limit = limit
+        self._made: TwoGenerations[Any] = TwoGenerations(limit)
 
     def __call__(self, name: str, macro: Callable[[Any], Any], item: Any) -> Any:
         key = (name, item.fragment_key)
-        made = self._young.get(key)
+        made = self._made.get(key)
         if made is None:
-            made = self._old.get(key)
-            if made is None:
-                made = macro(item)
-            if len(self._young) >= self._limit:
-                self._old, self._young = self._young, {}
-            self._young[key] = made
+            made = macro(item)
+            self._made.put(key, made)
         return made
 
 

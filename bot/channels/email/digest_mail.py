@@ -16,9 +16,8 @@ from sqlalchemy.orm import Session
 from bot.channels.channel import BatchComposer, Composer, RowComposer
 from bot.channels.email.mime import Envelope, build_email
 from bot.digest.assembly import Digest, assemble_digest
-from bot.digest.evidence import with_hits
+from bot.digest.explain import Explanation, explanations, liked_in
 from bot.digest.ranking import rank
-from bot.profile.grammar import papers_liked_in
 from bot.profile.heap import collector_paused
 from bot.models import Match, Paper, Subscriber
 from bot.store import matches, papers, subscribers
@@ -29,24 +28,29 @@ __all__ = ["BatchComposer", "Composer", "DigestBatch", "DigestComposer", "MailCo
            "compose_digest", "digest_links", "list_headers", "load_digest", "preview_digest"]
 
 
-def _assemble(person: Subscriber, carried: list[Match], found: dict[str, Paper], period: str,
-              ctx: MailContext) -> Digest:
+def _assemble(person: Subscriber, carried: list[Match], found: dict[str, Paper], period: str, ctx: MailContext,
+              explained: Explained | None = None) -> Digest:
     return assemble_digest(person, carried, found, period=period, cap=ctx.config["PAPERPOST_DIGEST_MAX"],
                            links=digest_links(ctx, person),
-                           postal_address=ctx.config["PAPERPOST_POSTAL_ADDRESS"])
+                           postal_address=ctx.config["PAPERPOST_POSTAL_ADDRESS"], explained=explained)
+
+
+Explained = dict[tuple[str, tuple[str, ...]], Explanation]  # by (paper id, interest lines)
 
 
 @dataclass(frozen=True)
 class DigestBatch:
-    """Everything the digests of a claim need: subscribers by id, matches by outbox id, papers by id."""
+    """Everything the digests of a claim need: subscribers by id, matches by outbox id, papers by id, and
+    why the papers they show matched."""
 
     people: dict[int, Subscriber] = field(default_factory=dict)
     carried: dict[int, list[Match]] = field(default_factory=dict)
     papers: dict[str, Paper] = field(default_factory=dict)
+    explained: Explained = field(default_factory=dict)
 
     @classmethod
     def load(cls, session: Session, items: Iterable[OutboxItem], cap: int) -> DigestBatch:
-        """Load a claim's digests in a few queries (however many rows it has), with the hits of the papers shown.
+        """Load a claim's digests in a few queries (however many rows it has), with why the papers shown matched.
 
         Tens of thousands of small objects at once, none in a cycle: the cyclic garbage collector
         is paused meanwhile (its full collections walked them again and again: half the load's time).
@@ -59,7 +63,7 @@ class DigestBatch:
         people = subscribers.subscribers_by_id(session, [i.subscriber_id for i in items])
         carried = matches.stored_matches_by_outbox(session, [i.id for i in items])
         found = papers.papers_by_id(session, papers_shown([m for ms in carried.values() for m in ms]))
-        return cls(people, _with_shown_hits(carried, found, cap), found)
+        return cls(people, carried, found, _explain_shown(carried, found, cap))
 
     def digest(self, item: OutboxItem, ctx: MailContext) -> Digest | None:
         """The digest row `item` carries (the same on every attempt), or None when its subscriber is gone."""
@@ -68,7 +72,7 @@ class DigestBatch:
             return None
         carried = self.carried.get(item.id, [])
         return _assemble(person, carried, {p: self.papers[p] for p in papers_shown(carried) if p in self.papers},
-                         item.period, ctx)
+                         item.period, ctx, self.explained)
 
     def compose(self, item: OutboxItem, ctx: MailContext) -> Envelope | None:
         """The digest email for `item` (pure), or None when it must not be sent any more."""
@@ -84,16 +88,15 @@ class DigestBatch:
                            headers=list_headers(ctx, digest.links.unsubscribe))
 
 
-def _with_shown_hits(carried: dict[int, list[Match]], found: dict[str, Paper],
-                     cap: int) -> dict[int, list[Match]]:
-    """Each digest's best `cap` matches (the ones it shows) with their hits, found for the whole batch at once."""
-    shown = {outbox_id: rank([m for m in ms if not m.suggested], found)[:cap] for outbox_id, ms in carried.items()}
-    filled = iter(with_hits([m for ms in shown.values() for m in ms], found))
-    out = {}
-    for outbox_id, ms in carried.items():
-        best = {m.paper_id: next(filled) for m in shown[outbox_id]}
-        out[outbox_id] = [best.get(m.paper_id, m) for m in ms]
-    return out
+def _explain_shown(carried: dict[int, list[Match]], found: dict[str, Paper], cap: int) -> Explained:
+    """Why each digest's best `cap` matches (the ones it shows) matched, worked out for the whole batch at once."""
+    shown: list[Match] = []
+    for ms in carried.values():
+        keyword = [m for m in ms if not m.suggested and m.paper_id in found]
+        shown += rank(keyword, found)[:cap] if len(keyword) > cap else keyword
+    titles = {pid: found[pid].title for pid in liked_in({text for m in shown for text in m.interests})
+              if pid in found}
+    return explanations(shown, found, titles)
 
 
 class DigestComposer:
@@ -131,4 +134,4 @@ def papers_shown(carried: Iterable[Match]) -> set[str]:
         if m.suggested_from:
             wanted.add(m.suggested_from)
         lines.add(m.interests)
-    return wanted | papers_liked_in({text for interests in lines for text in interests})
+    return wanted | liked_in({text for interests in lines for text in interests})
