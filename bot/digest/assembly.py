@@ -6,7 +6,7 @@ import re
 from collections import Counter
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Literal
 from urllib.parse import quote
 
@@ -31,7 +31,12 @@ class DigestLinks:
 
 def vote_url(paper_id: str, choice: Choice, base: str) -> str:
     """A paper's vote link under a digest's vote link; the id is encoded whole (`/`, `:`, `&`, `#` included)."""
-    return f"{base}?paper={quote(paper_id, safe='')}&choice={choice}"
+    return f"{base}?paper={_quoted(paper_id)}&choice={choice}"
+
+
+@lru_cache(maxsize=8192)
+def _quoted(paper_id: str) -> str:
+    return quote(paper_id, safe="")
 
 
 @dataclass(frozen=True)
@@ -100,24 +105,29 @@ class Digest:
 
 def assemble_digest(subscriber: Subscriber, matches: Sequence[Match], papers: Mapping[str, Paper], *,
                     period: str, links: DigestLinks, cap: int, postal_address: str = "",
-                    explained: Mapping[tuple[str, tuple[str, ...]], Explanation] | None = None) -> Digest:
+                    explained: Mapping[tuple[str, tuple[str, ...]], Explanation] | None = None,
+                    ranked: bool = False) -> Digest:
     """Rank the matches, keep the best `cap`, and explain each one when its block is rendered.
 
     `explained` holds what a batch knew already, by (paper id, interest lines); the other items
-    work theirs out when their block is first rendered. Suggestions (matches no interest made) are not counted: they follow, best learned score
-    first, at most MAX_SUGGESTIONS, never a paper a keyword put in the digest. `papers` holds
+    work theirs out when their block is first rendered. `ranked`: the keyword matches come best
+    first already (a batch ranked them). Suggestions (matches no interest made) are not counted:
+    they follow, best learned score first, at most MAX_SUGGESTIONS, never a paper a keyword put
+    in the digest. `papers` holds
     the liked papers that explain them too.
     """
-    keyword = [m for m in matches if not m.suggested]
-    ranked = [m for m in rank(keyword, papers) if m.paper_id in papers]
-    shown = ranked[:cap]
+    keyword = [m for m in matches if not m.suggested and m.paper_id in papers]
+    if not ranked:
+        keyword = rank(keyword, papers)
+    shown = keyword[:cap]
     # `like:` interests are explained by the liked paper's title
     titles = {pid: papers[pid].title for m in shown for pid in liked_in(m.interests) if pid in papers}
     explained = explained or {}
     items = tuple(DigestItem(papers[m.paper_id], m, titles=titles, explained=explained.get((m.paper_id, m.interests)))
                   for m in shown)
-    return Digest(subscriber, period, subject_line(len(ranked), ranked), items, len(ranked) - len(shown),
-                  links, postal_address, _suggestions(matches, papers, {m.paper_id for m in keyword}))
+    return Digest(subscriber, period, subject_line(len(keyword), keyword), items, len(keyword) - len(shown),
+                  links, postal_address,
+                  _suggestions(matches, papers, {m.paper_id for m in matches if not m.suggested}))
 
 
 def _suggestions(matches: Sequence[Match], papers: Mapping[str, Paper], matched: set[str]) -> tuple[DigestItem, ...]:

@@ -8,7 +8,7 @@ whole claim needs in a few queries, and composing one row from it is pure
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
@@ -28,11 +28,11 @@ __all__ = ["BatchComposer", "Composer", "DigestBatch", "DigestComposer", "MailCo
            "compose_digest", "digest_links", "list_headers", "load_digest", "preview_digest"]
 
 
-def _assemble(person: Subscriber, carried: list[Match], found: dict[str, Paper], period: str, ctx: MailContext,
-              explained: Explained | None = None) -> Digest:
+def _assemble(person: Subscriber, carried: list[Match], found: Mapping[str, Paper], period: str, ctx: MailContext,
+              explained: Explained | None = None, ranked: bool = False) -> Digest:
     return assemble_digest(person, carried, found, period=period, cap=ctx.config["PAPERPOST_DIGEST_MAX"],
-                           links=digest_links(ctx, person),
-                           postal_address=ctx.config["PAPERPOST_POSTAL_ADDRESS"], explained=explained)
+                           links=digest_links(ctx, person), postal_address=ctx.config["PAPERPOST_POSTAL_ADDRESS"],
+                           explained=explained, ranked=ranked)
 
 
 Explained = dict[tuple[str, tuple[str, ...]], Explanation]  # by (paper id, interest lines)
@@ -40,8 +40,8 @@ Explained = dict[tuple[str, tuple[str, ...]], Explanation]  # by (paper id, inte
 
 @dataclass(frozen=True)
 class DigestBatch:
-    """Everything the digests of a claim need: subscribers by id, matches by outbox id, papers by id, and
-    why the papers they show matched."""
+    """Everything the digests of a claim need: subscribers by id, matches by outbox id (keyword matches best
+    first, then suggestions), papers by id, and why the papers they show matched."""
 
     people: dict[int, Subscriber] = field(default_factory=dict)
     carried: dict[int, list[Match]] = field(default_factory=dict)
@@ -63,16 +63,16 @@ class DigestBatch:
         people = subscribers.subscribers_by_id(session, [i.subscriber_id for i in items])
         carried = matches.stored_matches_by_outbox(session, [i.id for i in items])
         found = papers.papers_by_id(session, papers_shown([m for ms in carried.values() for m in ms]))
-        return cls(people, carried, found, _explain_shown(carried, found, cap))
+        ranked = {outbox_id: _ranked(ms, found) for outbox_id, ms in carried.items()}
+        return cls(people, ranked, found, _explain_shown(ranked.values(), found, cap))
 
     def digest(self, item: OutboxItem, ctx: MailContext) -> Digest | None:
         """The digest row `item` carries (the same on every attempt), or None when its subscriber is gone."""
         person = self.people.get(item.subscriber_id)
         if person is None:
             return None
-        carried = self.carried.get(item.id, [])
-        return _assemble(person, carried, {p: self.papers[p] for p in papers_shown(carried) if p in self.papers},
-                         item.period, ctx, self.explained)
+        return _assemble(person, self.carried.get(item.id, []), self.papers, item.period, ctx, self.explained,
+                         ranked=True)
 
     def compose(self, item: OutboxItem, ctx: MailContext) -> Envelope | None:
         """The digest email for `item` (pure), or None when it must not be sent any more."""
@@ -88,12 +88,15 @@ class DigestBatch:
                            headers=list_headers(ctx, digest.links.unsubscribe))
 
 
-def _explain_shown(carried: dict[int, list[Match]], found: dict[str, Paper], cap: int) -> Explained:
+def _ranked(carried: list[Match], found: Mapping[str, Paper]) -> list[Match]:
+    """The keyword matches with a paper, best first, then the suggestions."""
+    return rank([m for m in carried if not m.suggested and m.paper_id in found], found) + [m for m in carried
+                                                                                          if m.suggested]
+
+
+def _explain_shown(ranked: Iterable[list[Match]], found: Mapping[str, Paper], cap: int) -> Explained:
     """Why each digest's best `cap` matches (the ones it shows) matched, worked out for the whole batch at once."""
-    shown: list[Match] = []
-    for ms in carried.values():
-        keyword = [m for m in ms if not m.suggested and m.paper_id in found]
-        shown += rank(keyword, found)[:cap] if len(keyword) > cap else keyword
+    shown = [m for ms in ranked for m in ms[:cap] if not m.suggested]
     titles = {pid: found[pid].title for pid in liked_in({text for m in shown for text in m.interests})
               if pid in found}
     return explanations(shown, found, titles)
