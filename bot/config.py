@@ -51,6 +51,17 @@ def _flag(text: str) -> bool:
     return value in ("1", "true", "yes", "on")
 
 
+SEND_PROCESSES_MAX = 4  # the default's cap: each sender holds a claim's digests (~400 MB at 20,000 readers)
+
+
+def _process_count(text: str) -> int:
+    """A positive number of processes; '' is the machine's CPU count, at most SEND_PROCESSES_MAX."""
+    if text.strip() == "":
+        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        return max(1, min(cpus, SEND_PROCESSES_MAX))
+    return _positive_int(text)
+
+
 def _networks(text: str) -> tuple[str, ...]:
     """Comma-separated IP addresses or networks (`10.0.0.0/8`), each checked; '' is none."""
     found = []
@@ -73,6 +84,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PAPERPOST_POSTAL_ADDRESS", "", "Sender's postal address for the email footer (bulk-sender rules ask for one)."),
     Setting("PAPERPOST_UNSUBSCRIBE_MAILTO", "", "Optional mailto address added to List-Unsubscribe."),
     Setting("PAPERPOST_SMTP_CONNECTIONS", "4", "SMTP connections used in parallel (each reused for many messages).", _positive_int),
+    Setting("PAPERPOST_SEND_PROCESSES", "", "Processes that send while `paperpost digest` plans: 1 is the command's own process; more are that many child processes (each one core). Default: the machine's CPU count, at most 4.", _process_count),
     Setting("PAPERPOST_SMTP_RATE", "0", "Most messages per second sent over SMTP, across all connections (0: no limit).", _non_negative_float),
     Setting("PAPERPOST_SMTP_TIMEOUT", "30", "Seconds to wait for the SMTP server before a send counts as failed (it is retried).", _positive_int),
     Setting("PAPERPOST_BOUNCE_LIMIT", "3", "Permanent delivery failures in a row after which the email channel of that subscriber turns off (Telegram stays on).", _positive_int),

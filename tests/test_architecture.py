@@ -19,7 +19,7 @@ LAYERS = [
                    "subscribers.importer")),
     ("adapters", ("bot.store", "bot.sources", "bot.channels", "bot.logs", "bot.jobs.locks", "bot.jobs.liveness", "subscribers.ratelimit")),
     ("orchestration", ("bot.jobs", "subscribers.service")),
-    ("wiring", ("bot.app", "bot.jobs.worker", "bot.jobs.cycle", "subscribers.web", "subscribers.telegram")),
+    ("wiring", ("bot.app", "bot.jobs.worker", "bot.jobs.cycle", "bot.jobs.send_processes", "subscribers.web", "subscribers.telegram")),
     ("entry points", ("bot.cli", "bot.__main__")),
 ]
 

@@ -11,6 +11,7 @@ from bot.errors import PaperpostError
 from bot.digest.timing import due_period
 from bot.jobs.cycle import match_step, plan_and_send
 from bot.jobs.liveness import registered
+from bot.jobs.send_processes import send_processes_wanted, sender_processes
 from bot.channels.email.digest_mail import preview_digest
 from bot.models import Subscriber
 from bot.store import outbox, subscribers
@@ -34,14 +35,21 @@ def digest_cmd(app: App, ignore_hour: bool, dry_run: bool, only_who: str | None)
         return
     only_id = person.id if person is not None else None
     # Registered for the run: a stopped run is known dead at once, and its rows are taken back by the next one.
-    with registered(app.db, app.config, ("digest",), app.clock) as owner:
-        match_step(app)
-        # Sending starts with the first committed group of digests, while the rest are planned.
-        with Progress(*Progress.get_default_columns(), MofNCompleteColumn(), console=console,
-                      transient=True) as progress:
-            task = progress.add_task("sending", total=None)
+    with registered(app.db, app.config, ("digest",), app.clock) as owner, \
+            Progress(*Progress.get_default_columns(), MofNCompleteColumn(), console=console, transient=True) as progress:
+        task = progress.add_task("sending", total=None, visible=False)
+
+        def advance(*_: object) -> None:
+            progress.advance(task)
+
+        # Sender processes start now, while this one matches; they send as soon as the first group is planned.
+        with sender_processes(app, owner, send_processes_wanted(app.config, only=only_id),
+                              on_progress=advance) as senders:
+            match_step(app)
+            progress.update(task, visible=True)
             planned, report = plan_and_send(app, owner, ignore_hour=ignore_hour, only=only_id,
-                                            on_progress=lambda item, result: progress.advance(task))
+                                            on_progress=advance, senders=senders)
+    ended_early = senders.ended_early if senders is not None else []
     skipped = planned.nothing_new + planned.not_due + planned.already
     console.print(f"planned {planned.planned}, sent {report.sent}, failed {report.failed}, skipped {skipped} "
                   f"({planned.nothing_new} nothing new, {planned.not_due} not due, {planned.already} already sent this period)"
@@ -50,6 +58,10 @@ def digest_cmd(app: App, ignore_hour: bool, dry_run: bool, only_who: str | None)
     if planned.learned:
         console.print(f"{planned.learned} {'reader' if planned.learned == 1 else 'readers'} with votes: "
                       "their digests ordered by what they liked, with suggestions where the model found some")
+    for pid, how in ended_early:
+        console.print(f"sender process {pid} ended early ({how}); "
+                      + ("the rows it held wait with the others." if report.deferred else
+                         "the rows it held were taken back and sent."))
     if report.taken_back or report.held_by_live:
         console.print(f"took back {_messages(report.taken_back)} left by a stopped process; "
                       f"{report.held_by_live} {'is' if report.held_by_live == 1 else 'are'} being sent by a running "

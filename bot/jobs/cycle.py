@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 import threading
+from typing import Protocol
 
 from bot.app import App
 from bot.jobs.alerts import AlertPlan, plan_alerts
@@ -92,56 +93,116 @@ def send_step(app: App, owner: Owner | None = None, *, only_subscriber: int | No
         app.close_channels(channels)
 
 
+class Senders(Protocol):
+    """Who sends while `plan_and_send` plans: a thread of this process (SendingThread) or sender processes
+    (bot.jobs.send_processes)."""
+
+    def wake(self) -> None: ...  # a group of digests has been committed: send it
+
+    def finish(self) -> SendReport: ...  # planning has ended: a last pass, then what every pass did
+
+
+class Wakeups:
+    """The signals of a sender that runs while planning goes on: `wake()` after each committed group,
+    `planned()` once planning has ended, `stop()` to hand back what is claimed and end."""
+
+    def __init__(self) -> None:
+        self._woken, self._planned, self.stopped = threading.Event(), threading.Event(), threading.Event()
+
+    def wake(self) -> None:
+        self._woken.set()
+
+    def planned(self) -> None:
+        self._planned.set()
+        self._woken.set()
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self._woken.set()
+
+    def passes(self, send_pass: Callable[[], SendReport]) -> list[SendReport]:
+        """Run `send_pass()` once per wake-up, and a last time once planning has ended; the reports of the passes.
+
+        The last pass starts after the last commit, so it sees every digest planned. When a pass found the
+        channel unavailable (rows handed back), the wake-ups before the last pass are let go by: the mail
+        server is not tried again per group.
+        """
+        reports: list[SendReport] = []
+        while not self.stopped.is_set():
+            self._woken.wait()
+            self._woken.clear()
+            last = self._planned.is_set()  # read before the pass: a last pass starts after the last commit
+            if self.stopped.is_set():
+                break
+            if last or not (reports and reports[-1].deferred):
+                reports.append(send_pass())
+            if last:
+                break
+        return reports
+
+
+class SendingThread:
+    """Senders: one thread of this process that sends as `owner` on every wake-up (1 sender process)."""
+
+    def __init__(self, app: App, owner: Owner, *, only: int | None = None,
+                 on_progress: Callable[[OutboxItem, str], None] | None = None):
+        self.wakeups = Wakeups()
+        self._passes: list[SendReport] = []
+        self._failure: list[BaseException] = []
+
+        def send_pass() -> SendReport:
+            return send_step(app, owner, only_subscriber=only, on_progress=on_progress)
+
+        def run() -> None:
+            try:
+                self._passes.extend(self.wakeups.passes(send_pass))
+            except BaseException as exc:  # noqa: BLE001 - raised in the caller's thread
+                self._failure.append(exc)
+
+        self._thread = threading.Thread(target=run, name="send-while-planning", daemon=True)
+        self._thread.start()
+
+    def wake(self) -> None:
+        self.wakeups.wake()
+
+    def finish(self) -> SendReport:
+        self.wakeups.planned()
+        self._thread.join()
+        if self._failure:
+            raise self._failure[0]
+        return summed_reports(self._passes)
+
+
 def plan_and_send(app: App, owner: Owner, *, ignore_hour: bool = False, only: int | None = None,
                   on_progress: Callable[[OutboxItem, str], None] | None = None,
-                  group: int = PEOPLE_PER_COMMIT, on_commit: Callable[[], None] | None = None
-                  ) -> tuple[PlanReport, SendReport]:
-    """Plan the due digests and send them as `owner` while planning goes on: sending starts with the first group.
+                  group: int = PEOPLE_PER_COMMIT, on_commit: Callable[[], None] | None = None,
+                  senders: Senders | None = None) -> tuple[PlanReport, SendReport]:
+    """Plan the due digests and send them while planning goes on: sending starts with the first group.
 
-    A sending thread runs a send pass whenever a group of digests has been committed (a digest
-    is committed with its matches linked, so nothing is sent half planned), and one last pass
-    once planning has ended, which sees every digest planned. Claims and leases keep each row
-    to one delivery, as between processes. When the mail server is unreachable (rows handed
-    back), the thread waits for that last pass instead of trying again per group.
-    `on_commit()` runs in the planner after each group's commit, once the sender has been woken.
+    `senders` (default: a SendingThread of this process, as `owner`) are woken whenever a group of digests
+    has been committed (a digest is committed with its matches linked, so nothing is sent half planned), and
+    run one last pass once planning has ended, which sees every digest planned. Claims and leases keep each
+    row to one delivery, between threads as between processes. `on_commit()` runs in the planner after each
+    group's commit, once the senders have been woken.
     """
-    committed = threading.Event()
-    planned = threading.Event()
-    passes: list[SendReport] = []
-    failure: list[BaseException] = []
+    own = senders is None
+    senders = senders or SendingThread(app, owner, only=only, on_progress=on_progress)
 
-    def send_while_planning() -> None:
-        try:
-            while True:
-                committed.wait()
-                committed.clear()
-                last = planned.is_set()  # read before the pass: a last pass starts after the last commit
-                if last or not (passes and passes[-1].deferred):
-                    passes.append(send_step(app, owner, only_subscriber=only, on_progress=on_progress))
-                if last:
-                    return
-        except BaseException as exc:  # noqa: BLE001 - raised in the caller's thread
-            failure.append(exc)
+    def wake() -> None:
+        senders.wake()
+        if on_commit is not None:
+            on_commit()
 
-    sender = threading.Thread(target=send_while_planning, name="send-while-planning", daemon=True)
-    sender.start()
     try:
-        def wake() -> None:
-            committed.set()
-            if on_commit is not None:
-                on_commit()
-
         report = plan_step(app, ignore_hour=ignore_hour, only=only, on_commit=wake, group=group)
-    finally:
-        planned.set()
-        committed.set()
-        sender.join()
-    if failure:
-        raise failure[0]
-    return report, _summed(passes)
+    except BaseException:
+        if own:
+            senders.finish()  # what was planned still goes out; the planner's error is the one raised
+        raise
+    return report, senders.finish()
 
 
-def _summed(passes: list[SendReport]) -> SendReport:
+def summed_reports(passes: Sequence[SendReport]) -> SendReport:
     """One report for several send passes: counts added; what is left queued or held, as the last pass saw it."""
     total = {f.name: sum(getattr(p, f.name) for p in passes) for f in fields(SendReport)}
     last = passes[-1] if passes else SendReport()

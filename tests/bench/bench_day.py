@@ -49,11 +49,14 @@ class Run:
     """
 
     def __init__(self, work: Path, day: Day, db: str, senders: int, timeout: float, keep: bool,
-                 code: tuple[str, Path | None] = ("after", None)) -> None:
+                 code: tuple[str, Path | None] = ("after", None), send_processes: int | None = None) -> None:
         self.work, self.day, self.timeout, self.keep = work, day, timeout, keep
         self.code = code[1]
         self.row: dict[str, Any] = {"code": code[0], "day": day.name, "db": db, "senders": senders, "rss_mb": {},
                                     "cpu_ms_per_msg": {}}
+        self.send_processes = send_processes  # PAPERPOST_SEND_PROCESSES for `digest --now` (None: its default)
+        if send_processes is not None:
+            self.row["send_processes"] = send_processes
         self.failed = False
         self.sent_by: dict[int, int] = {}  # sender pid -> messages it sent
         self.avg_size = 0  # bytes of an average message in the sink, for the ceiling
@@ -130,6 +133,8 @@ class Run:
             return self.row
         sink = Sink(self.work / "sink")
         env = {**self.env(data, url, sink), "PAPERPOST_SEND_INTERVAL": "1"}  # no NOTIFY on SQLite: look each second
+        if self.send_processes is not None:
+            env["PAPERPOST_SEND_PROCESSES"] = str(self.send_processes)
         helpers = [self.child(["worker", "--jobs", "send"], env, f"send{n + 2}.log")
                    for n in range(self.row["senders"] - 1)]
         self.wait_registered(url, helpers)
@@ -143,15 +148,26 @@ class Run:
             self.row["total_s"] = round(self.row["poll_s"] + time.perf_counter() - started, 2)  # poll+match+plan+send
             messages = self.check(sink, url, started_at, ceiling)
             by_pid = self.sent_by
-            own = messages - sum(by_pid.get(pid, 0) for pid, _ in costs)
-            self.row["cpu_ms_per_msg"]["digest"] = round(1000 * ran.cpu_s / max(1, own), 2)
+            own = messages - sum(by_pid.get(pid, 0) for pid, _ in costs) - sum(by_pid.get(pid, 0) for pid in ran.family or {})
+            own_rss, own_cpu = ran.own()
+            self.row["rss_mb"]["digest"] = round(own_rss)
+            if own or not ran.family:
+                self.row["cpu_ms_per_msg"]["digest"] = round(1000 * own_cpu / max(1, own), 2)
+            if ran.family:  # digest's own sender processes: each one's peak, CPU and messages
+                self.row["digest_cpu_s"] = round(own_cpu, 2)
+                for n, (pid, (rss, cpu)) in enumerate(sorted(ran.family.items())):
+                    sent = by_pid.get(pid, 0)
+                    self.row["rss_mb"][f"d.send{n + 1}"] = round(rss)
+                    self.row.setdefault("sent_by", {})[f"d.send{n + 1}"] = sent
+                    self.row["cpu_ms_per_msg"][f"d.send{n + 1}"] = round(1000 * cpu / max(1, sent), 2)
+                self.row["sent_by"]["digest"] = own
             for n, (pid, cost) in enumerate(costs):
                 self.account(f"send{n + 2}", cost)
                 sent = by_pid.get(pid, 0)
                 self.row.setdefault("sent_by", {})[f"send{n + 2}"] = sent
                 self.row["cpu_ms_per_msg"][f"send{n + 2}"] = round(1000 * (cost.cpu_s - cpu_before[pid]) / max(1, sent), 2)
             if costs:
-                self.row["sent_by"]["digest"] = own
+                self.row.setdefault("sent_by", {})["digest"] = own
         sink.stop(self.keep)
         return self.row
 
@@ -266,8 +282,10 @@ def bench_day(day: Day, args: argparse.Namespace, work: Path) -> list[dict[str, 
         tag = code[0]
         if args.db in ("sqlite", "both"):
             for senders in args.sqlite_senders:
-                run = Run(work / f"{day.name}-{tag}-sqlite-{senders}", day, "sqlite", senders, args.timeout, args.keep, code)
-                add(run, run.sqlite(ceiling[0]))
+                for processes in args.send_processes or [None]:
+                    run = Run(work / f"{day.name}-{tag}-sqlite-{senders}-{processes}", day, "sqlite", senders,
+                              args.timeout, args.keep, code, send_processes=processes)
+                    add(run, run.sqlite(ceiling[0]))
         if args.db in ("postgres", "both"):
             base = f"paperpost_bench_{uuid.uuid4().hex[:10]}"
             url = admin_sql(f'CREATE DATABASE "{base}"', base)
@@ -291,10 +309,10 @@ def bench_day(day: Day, args: argparse.Namespace, work: Path) -> list[dict[str, 
 
 def print_table(rows: list[dict[str, Any]]) -> None:
     """One table: a line per (day, db, senders)."""
-    columns = [("code", "code"), ("day", "day"), ("db", "db"), ("senders", "snd"), ("import_s", "import s"), ("poll_s", "poll s"),
+    columns = [("code", "code"), ("day", "day"), ("db", "db"), ("senders", "snd"), ("send_processes", "digest procs"), ("import_s", "import s"), ("poll_s", "poll s"),
                ("plan_s", "plan s"), ("first_msg_s", "1st msg s"), ("msgs_per_s", "msgs/s"),
                ("ceiling_per_s", "sink max/s"), ("pct_of_ceiling", "% of max"), ("digest_s", "digest s"), ("total_s", "total s"),
-               ("planner_cpu_s", "planner CPU s"), ("messages", "msgs"), ("sent_by", "msgs by sender"), ("avg_kb", "KB"), ("db_mb", "DB MB"), ("duplicates", "dup"),
+               ("planner_cpu_s", "planner CPU s"), ("digest_cpu_s", "digest CPU s"), ("messages", "msgs"), ("sent_by", "msgs by sender"), ("avg_kb", "KB"), ("db_mb", "DB MB"), ("duplicates", "dup"),
                ("missing", "miss"), ("unexpected", "extra"), ("rss_mb", "peak RSS MB"), ("cpu_ms_per_msg", "CPU ms/msg")]
     def cell(row: dict[str, Any], key: str) -> str:
         value = row.get(key)
@@ -312,7 +330,8 @@ def print_table(rows: list[dict[str, Any]]) -> None:
             print(f"{row['day']} {row['db']} senders={row['senders']}: {row['error']}")
     print("sink max/s: 8 threads of bare smtplib pushing a message of the day's average size (KB) into the same "
           "smtp-sink, measured in this run; total s: poll + match + plan + render + send; CPU ms/msg: the process's "
-          "CPU over the messages it sent (digest: all of its work)")
+          "CPU over the messages it sent (digest: all of its work); d.sendN: `digest --now`'s own sender processes "
+          "(peak RSS and CPU sampled every 0.1 s)")
 
 
 def main() -> None:
@@ -325,6 +344,9 @@ def main() -> None:
                         help="PostgreSQL: sender workers beside the planner, one row each")
     parser.add_argument("--sqlite-senders", type=lambda s: [int(n) for n in s.split(",")], default=[1, 2],
                         help="SQLite: processes sending (`digest --now` and N-1 `worker --jobs send`), one row each")
+    parser.add_argument("--send-processes", type=lambda s: [int(n) for n in s.split(",")], default=None,
+                        help="SQLite: PAPERPOST_SEND_PROCESSES of `digest --now` (its sender processes), one row each; "
+                             "default: the setting's default (the CPU count, at most 4)")
     parser.add_argument("--before", type=Path, default=None,
                         help="a checkout of an earlier release: each row runs with its code first, in this same run")
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds before a stage is killed")

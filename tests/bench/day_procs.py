@@ -1,7 +1,10 @@
 """Run and measure the pieces of a benchmarked day: CLI children (wall, peak RSS, CPU), smtp-sink, and its ceiling.
 
 Peak RSS and CPU come from os.wait4() on each child: the kernel's own accounting of that process
-(ru_maxrss is its high-water mark), exact however short the child lived, with no sampling.
+(ru_maxrss is its high-water mark), exact however short the child lived, with no sampling. A child that
+starts processes of its own (`digest --now`'s senders) is sampled too, every 0.1 s while it runs: VmHWM
+(the kernel's high-water mark, so the last sample is the peak but for the last 0.1 s) and CPU of it and of
+each of its descendants, since wait4() folds the reaped descendants into the child's own figures.
 """
 
 from __future__ import annotations
@@ -33,6 +36,14 @@ class Ran:
     peak_rss_mb: float
     cpu_s: float
     stderr_tail: str
+    family: dict[int, tuple[float, float]] | None = None  # descendant pid -> (peak RSS MB, CPU s), sampled
+    own_rss_mb: float | None = None  # the child's own peak (sampled), when it had descendants
+
+    def own(self) -> tuple[float, float]:
+        """(peak RSS MB, CPU s) of the child itself, without its descendants."""
+        if not self.family:
+            return self.peak_rss_mb, self.cpu_s
+        return self.own_rss_mb or self.peak_rss_mb, self.cpu_s - sum(cpu for _, cpu in self.family.values())
 
 
 def free_port() -> int:
@@ -53,14 +64,20 @@ class Child:
                                          cwd=cwd)
         self.pid = self.proc.pid
         self._done: Ran | None = None
+        self._family: dict[int, tuple[float, float]] = {}  # pid -> (VmHWM MB, CPU s), as last sampled
+        self._own_hwm = 0.0
+
+    def sample(self) -> None:
+        """Record the peak RSS and CPU of this child and of every descendant it has now."""
+        self._own_hwm = max(self._own_hwm, _hwm_mb(self.pid))
+        for pid in _descendants(self.pid):
+            hwm, cpu = _hwm_mb(pid), _cpu_s(pid)
+            if hwm or cpu:
+                self._family[pid] = (max(hwm, self._family.get(pid, (0.0, 0.0))[0]), cpu)
 
     def cpu_now(self) -> float:
         """User + system CPU seconds used so far (from /proc/<pid>/stat); 0 once it is gone."""
-        try:
-            fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            return 0.0
-        return (int(fields[11]) + int(fields[12])) / TICK
+        return _cpu_s(self.pid)
 
     def poll(self) -> Ran | None:
         """The cost if the child has ended (reaped here, once), else None."""
@@ -78,6 +95,7 @@ class Child:
                 return self.stop()
             if time.perf_counter() > deadline:
                 return self.stop(signal.SIGKILL, finished=False)
+            self.sample()
             time.sleep(0.1)  # the stage times come from the children and the sink's files, not from this loop
         return self._done  # type: ignore[return-value]
 
@@ -95,14 +113,54 @@ class Child:
             _, status, usage = os.wait4(self.pid, 0)
             self._finish(status, usage, False)
         self._done = Ran(wall, finished and self._done.finished, self._done.code, self._done.peak_rss_mb,
-                         self._done.cpu_s, self._done.stderr_tail)
+                         self._done.cpu_s, self._done.stderr_tail, self._done.family, self._done.own_rss_mb)
         return self._done
 
     def _finish(self, status: int, usage: os.struct_rusage, finished: bool) -> None:
         self.proc.returncode = os.waitstatus_to_exitcode(status)  # so Popen does not try to reap it again
         tail = self.log.read_text(errors="replace")[-600:] if self.log.exists() else ""
         self._done = Ran(time.perf_counter() - self.started, finished, self.proc.returncode,
-                         usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime, tail)
+                         usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime, tail,
+                         dict(self._family), self._own_hwm if self._family else None)
+
+
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds of `pid` so far (from /proc/<pid>/stat); 0 once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def _hwm_mb(pid: int) -> float:
+    """The peak resident set of `pid` so far (VmHWM), in MB; 0 once it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every process below `pid` now (children, their children...), from /proc/<pid>/task/*/children."""
+    found, todo = [], [pid]
+    while todo:
+        parent = todo.pop()
+        try:
+            tasks = list(Path(f"/proc/{parent}/task").iterdir())
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                kids = [int(k) for k in (task / "children").read_text().split()]
+            except OSError:
+                continue
+            found.extend(kids)
+            todo.extend(kids)
+    return found
 
 
 def ensure_smtp_sink() -> None:
