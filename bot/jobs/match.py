@@ -98,6 +98,9 @@ def _match_pending(db: Database, now: datetime, *, recent_days: int, trending_to
         added += _match_chunks(db, ProfileIndex.build(changed), recent, trending, now, alike, mark_matched=False)
         with db.session() as session:
             subscribers.mark_backfilled(session, ids, now)
+    if added:
+        with db.session() as session:
+            matches.refresh_statistics(session)
     return MatchReport(len(new_papers), len(changed), added)
 
 
