@@ -191,14 +191,18 @@ class ChunkStore:
             return  # rolled back; the matching thread raises its own error
         except BaseException as exc:  # noqa: BLE001 - handed to the matching thread, which raises it
             self._error = exc
-            while self._queue.get() not in (None, self._ABORT):  # let the matching thread finish its puts
+            while not self._stops(self._queue.get()):  # let the matching thread finish its puts
                 pass
 
     def _rows_of_chunk(self) -> Iterator[Row]:
         while (item := self._queue.get()) is not self._END:
-            if item is None or item is self._ABORT:
+            if self._stops(item):
                 raise _ChunkAbandoned  # rolls the chunk's transaction back
             yield from item
+
+    def _stops(self, item: Any) -> bool:
+        """The matching thread is done (None) or failed (_ABORT)."""
+        return item is None or item is self._ABORT
 
 
 @dataclass(frozen=True)
