@@ -359,19 +359,19 @@ def test_db_upgrade_against_a_missing_database_says_so_without_the_password(env,
     assert "s3cret-pw" not in err and "Traceback" not in err
 
 
-def outbox_index_sql(url: str) -> str:
-    """How the database itself describes ix_matches_outbox_id."""
+def index_sql(url: str, name: str) -> str | None:
+    """How the database itself describes an index (None: there is none of that name)."""
     engine = create_engine(url)
     try:
         with engine.connect() as connection:
             if connection.dialect.name == "sqlite":
-                return connection.execute(text("SELECT sql FROM sqlite_master WHERE name = 'ix_matches_outbox_id'")).scalar()
-            return connection.execute(text("SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_matches_outbox_id'")).scalar()
+                return connection.execute(text("SELECT sql FROM sqlite_master WHERE name = :n"), {"n": name}).scalar()
+            return connection.execute(text("SELECT indexdef FROM pg_indexes WHERE indexname = :n"), {"n": name}).scalar()
     finally:
         engine.dispose()
 
 
-def test_0007_indexes_only_the_old_links_which_deleting_a_message_still_finds(database_url):
+def test_0007_indexes_only_the_old_links_which_deleting_a_message_still_finds_and_the_learned_matches(database_url):
     make_release_0001(database_url)
     engine = create_engine(database_url)  # on to 0006 as that release left it (SQLite: foreign keys off, as upgrades run)
     try:
@@ -379,10 +379,12 @@ def test_0007_indexes_only_the_old_links_which_deleting_a_message_still_finds(da
             command.upgrade(alembic_config(connection), "0006")
     finally:
         engine.dispose()
-    assert "WHERE" not in outbox_index_sql(database_url).upper()
+    assert "WHERE" not in index_sql(database_url, "ix_matches_outbox_id").upper()
+    assert index_sql(database_url, "ix_matches_learned") is None
     before = read_rows(database_url, "matches", "id, subscriber_id, paper_id, score, outbox_id", "id")
     open_database(database_url).dispose()
-    assert "WHERE" in outbox_index_sql(database_url).upper() and "outbox_id IS NOT NULL" in outbox_index_sql(database_url)
+    assert "outbox_id IS NOT NULL" in index_sql(database_url, "ix_matches_outbox_id")
+    assert "learned IS NOT NULL" in index_sql(database_url, "ix_matches_learned")
     assert read_rows(database_url, "matches", "id, subscriber_id, paper_id, score, outbox_id", "id") == before
     db = open_database(database_url)
     try:

@@ -132,6 +132,9 @@ class InterestRow(Base):
     text: Mapped[str] = mapped_column(Text)
 
 
+LEARNED_OR_SUGGESTED = "learned IS NOT NULL OR suggested_from IS NOT NULL"
+
+
 class MatchRow(Base):
     __tablename__ = "matches"
     __table_args__ = (
@@ -139,6 +142,9 @@ class MatchRow(Base):
         # Only the old links (0007): new matches leave outbox_id NULL and need no entry; deleting a message finds its rows.
         Index("ix_matches_outbox_id", "outbox_id", sqlite_where=text("outbox_id IS NOT NULL"),
               postgresql_where=text("outbox_id IS NOT NULL")),
+        # The few matches a reader's model scored or suggested (0007): the learn step finds them without a scan.
+        Index("ix_matches_learned", "subscriber_id", sqlite_where=text(LEARNED_OR_SUGGESTED),
+              postgresql_where=text(LEARNED_OR_SUGGESTED)),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
