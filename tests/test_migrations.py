@@ -357,3 +357,41 @@ def test_db_upgrade_against_a_missing_database_says_so_without_the_password(env,
     assert exited.value.code == 1 and err.startswith("Error: Cannot open or migrate the database at")
     assert "paperpost_not_there" in err and "check DATABASE_URL" in err
     assert "s3cret-pw" not in err and "Traceback" not in err
+
+
+def index_sql(url: str, name: str) -> str | None:
+    """How the database itself describes an index (None: there is none of that name)."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            if connection.dialect.name == "sqlite":
+                return connection.execute(text("SELECT sql FROM sqlite_master WHERE name = :n"), {"n": name}).scalar()
+            return connection.execute(text("SELECT indexdef FROM pg_indexes WHERE indexname = :n"), {"n": name}).scalar()
+    finally:
+        engine.dispose()
+
+
+def test_0007_indexes_only_the_old_links_which_deleting_a_message_still_finds_and_the_learned_matches(database_url):
+    make_release_0001(database_url)
+    engine = create_engine(database_url)  # on to 0006 as that release left it (SQLite: foreign keys off, as upgrades run)
+    try:
+        with engine.begin() as connection:
+            command.upgrade(alembic_config(connection), "0006")
+    finally:
+        engine.dispose()
+    assert "WHERE" not in index_sql(database_url, "ix_matches_outbox_id").upper()
+    assert index_sql(database_url, "ix_matches_learned") is None
+    before = read_rows(database_url, "matches", "id, subscriber_id, paper_id, score, outbox_id", "id")
+    open_database(database_url).dispose()
+    assert "outbox_id IS NOT NULL" in index_sql(database_url, "ix_matches_outbox_id")
+    assert "learned IS NOT NULL" in index_sql(database_url, "ix_matches_learned")
+    assert read_rows(database_url, "matches", "id, subscriber_id, paper_id, score, outbox_id", "id") == before
+    db = open_database(database_url)
+    try:
+        with db.session() as session:  # a message deleted (retention): its old links go NULL, found through the index
+            session.execute(text("DELETE FROM match_deliveries WHERE outbox_id = 1"))
+            session.execute(text("DELETE FROM outbox WHERE id = 1"))
+    finally:
+        db.dispose()
+    assert read_rows(database_url, "matches", "id, outbox_id", "id") == [
+        (m[0], None if m[7] == 1 else m[7]) for m in MATCHES]

@@ -82,3 +82,24 @@ def test_a_planned_digest_is_seen_by_other_processes_only_with_its_matches(datab
     other.dispose()
     assert seen == [0, 3, 6]  # nothing before the commit; after it, every digest with its two matches
     app.close()
+
+
+def test_linking_skips_the_matches_a_message_carries_already_on_that_channel(database_url, env):
+    """attach_unsent gives a new digest only what no message carries on its channel; other channels are apart."""
+    app = make_app({**env, "DATABASE_URL": database_url}, Clock())
+    people = add_people(app, 2)
+    add_matches(app, people, per_person=3)
+    with app.db.session() as session:
+        first = outbox.plan_many(session, [(p.id, "2026-11-28") for p in people], "email", "digest", app.clock())
+        carried = matches.unsent_match_ids(session, people[0].id)[:2]
+        matches.attach_to_outbox(session, carried, first[people[0].id])  # two of three went in a message
+        alert = outbox.plan(session, people[0].id, "telegram", "alert", "2026-11-28T12", app.clock())
+        matches.attach_unsent(session, [alert], "telegram")  # the same matches on another channel
+        matches.attach_unsent(session, sorted(first.values()))
+        assert len(matches.matches_of_outbox(session, first[people[0].id])) == 3
+        assert len(matches.matches_of_outbox(session, first[people[1].id])) == 3
+        assert len(matches.matches_of_outbox(session, alert)) == 3
+        later = outbox.plan_many(session, [(p.id, "2026-11-29") for p in people], "email", "digest", app.clock())
+        matches.attach_unsent(session, sorted(later.values()))  # nothing new: every match is carried by email
+        assert [matches.matches_of_outbox(session, i) for i in later.values()] == [[], []]
+    app.close()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -27,6 +27,7 @@ class PlanReport:
 
 
 PEOPLE_PER_COMMIT = 1000  # digests planned (and their matches linked) per transaction
+FIRST_GROUP = 100  # the first transaction is smaller: senders start sooner (its commit wakes them)
 
 
 RECENT_DAYS = 3  # PAPERPOST_RECENT_DAYS's default: the papers suggestions come from
@@ -39,7 +40,7 @@ def plan_digests(db: Database, now: datetime, *, ignore_hour: bool = False, only
 
     Digests left unsent for longer than `stale_after` are dropped first, so their
     matches roll into the digest planned now (or the next one). Digests are planned
-    `group` (PEOPLE_PER_COMMIT) at a time, each group in one transaction with its matches linked
+    `group` (PEOPLE_PER_COMMIT) at a time (the first group FIRST_GROUP), each group in one transaction with its matches linked
     in the database: a crash between groups leaves whole digests, and planning again
     makes only the missing ones (the outbox key). On PostgreSQL each commit wakes the
     senders (NOTIFY, sent by outbox.plan_many), so sending starts with the first group;
@@ -68,9 +69,9 @@ def plan_digests(db: Database, now: datetime, *, ignore_hour: bool = False, only
             due.append((person.id, period))
     planned = learned = 0
     learner = Learner(now, recent_days) if learn else None
-    for start in range(0, len(due), group):
+    for start, end in _groups(len(due), group):
         with db.session() as session:
-            created = outbox.plan_many(session, due[start:start + group], CHANNEL, "digest", now)
+            created = outbox.plan_many(session, due[start:end], CHANNEL, "digest", now)
             if learner is not None:
                 learned += learner.learn(session, sorted(created)).readers
             matches.attach_unsent(session, sorted(created.values()), CHANNEL)
@@ -79,6 +80,14 @@ def plan_digests(db: Database, now: datetime, *, ignore_hour: bool = False, only
             on_commit()
     # this period's digest exists already: new matches wait for the next one
     return PlanReport(planned, nothing_new, not_due, len(due) - planned, stale, learned)
+
+
+def _groups(count: int, size: int) -> Iterator[tuple[int, int]]:
+    """(start, end) of each group of `count` people: the first of at most FIRST_GROUP, then `size` at a time."""
+    start, step = 0, min(size, FIRST_GROUP)
+    while start < count:
+        yield start, min(start + step, count)
+        start, step = start + step, size
 
 
 def drop_stale_digests(session: Session, now: datetime, max_age: timedelta) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, false, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, false, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
@@ -132,9 +132,20 @@ class InterestRow(Base):
     text: Mapped[str] = mapped_column(Text)
 
 
+LEARNED_OR_SUGGESTED = "learned IS NOT NULL OR suggested_from IS NOT NULL"
+
+
 class MatchRow(Base):
     __tablename__ = "matches"
-    __table_args__ = (UniqueConstraint("subscriber_id", "paper_id"),)
+    __table_args__ = (
+        UniqueConstraint("subscriber_id", "paper_id"),
+        # Only the old links (0007): new matches leave outbox_id NULL and need no entry; deleting a message finds its rows.
+        Index("ix_matches_outbox_id", "outbox_id", sqlite_where=text("outbox_id IS NOT NULL"),
+              postgresql_where=text("outbox_id IS NOT NULL")),
+        # The few matches a reader's model scored or suggested (0007): the learn step finds them without a scan.
+        Index("ix_matches_learned", "subscriber_id", sqlite_where=text(LEARNED_OR_SUGGESTED),
+              postgresql_where=text(LEARNED_OR_SUGGESTED)),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"))
@@ -145,7 +156,7 @@ class MatchRow(Base):
     hits: Mapped[list[list[Any]] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # Superseded by match_deliveries (a match can travel on several channels); kept one release for a safe upgrade.
-    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id", ondelete="SET NULL"), nullable=True, index=True)
+    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id", ondelete="SET NULL"), nullable=True)
     learned: Mapped[float | None] = mapped_column(Float, nullable=True)  # the reader's model score (votes), if any
     # Set on a match no interest made ("You may also like"): the liked paper it is nearest to.
     suggested_from: Mapped[str | None] = mapped_column(String(300), nullable=True)
