@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from itertools import chain
 from collections import Counter
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -158,7 +159,9 @@ def paper_url(paper: Paper) -> str:
 
 def subject_line(count: int, matches: Sequence[Match]) -> str:
     """'7 new papers on reward models, honesty': the count and the interests that matched most."""
-    topics = Counter(topic_label(i) for m in matches for i in m.interests)
+    topics: Counter[str] = Counter()
+    for text, uses in Counter(chain.from_iterable(m.interests for m in matches)).items():  # first seen, first
+        topics[topic_label(text)] += uses
     names = [name for name, _ in topics.most_common(3) if name]
     noun = "paper" if count == 1 else "papers"
     return f"{count} new {noun} on {', '.join(names)}" if names else f"{count} new {noun} for you"
@@ -167,6 +170,7 @@ def subject_line(count: int, matches: Sequence[Match]) -> str:
 _SYNTAX = re.compile(r'\b(?:ti|abs|au|cat):|\bNOT\s+\S+|["()*]|(?:^|\s)-\S+')
 
 
+@lru_cache(maxsize=65536)  # a digest names the topics of all its matches: a broad day's 500 each
 def topic_label(interest: str) -> str:
     """An interest as a person would say it: `"reward model" -survey` -> `reward model`."""
     if interest.strip() == "is:trending":
