@@ -18,6 +18,7 @@ from bot.channels.context import MailContext
 from bot.channels.email.digest_mail import DigestBatch
 from bot.channels.telegram.alert_text import alert_parts
 from bot.channels.telegram.message import TelegramMessage
+from bot.digest.evidence import with_hits
 from bot.digest.ranking import rank
 from bot.models import Match, Paper, Subscriber
 from bot.store import telegram_state
@@ -31,9 +32,6 @@ def can_receive(person: Subscriber | None) -> bool:
     return (person is not None and person.status == "active" and person.telegram_on and person.telegram_started)
 
 
-EVERY_PAPER = 10**9  # hits are found for as many papers as a message carries
-
-
 @dataclass(frozen=True)
 class AlertBatch:
     people: dict[int, Subscriber]
@@ -45,8 +43,8 @@ class AlertBatch:
     def load(cls, session: Session, items: Iterable[OutboxItem]) -> AlertBatch:
         """What the digests of a claim need (the same few queries), and the papers already delivered."""
         items = list(items)
-        loaded = DigestBatch.load(session, items, cap=EVERY_PAPER)  # an alert shows every paper it carries
-        return cls(loaded.people, loaded.carried, loaded.papers,
+        loaded = DigestBatch.load(session, items, cap=0)  # the digests' explanations are not needed here
+        return cls(loaded.people, _with_hits(loaded.carried, loaded.papers), loaded.papers,
                    telegram_state.sent_papers(session, [i.id for i in items]))
 
     def compose(self, item: OutboxItem) -> TelegramMessage | None:
@@ -70,6 +68,13 @@ class AlertBatch:
         left = [(self.papers[m.paper_id], m) for m in ranked if m.paper_id not in delivered]
         parts = alert_parts(left, heading=heading) if left else []
         return TelegramMessage(item.id, person.id, person.telegram_chat_id, tuple(parts), item.kind)
+
+
+def _with_hits(carried: dict[int, list[Match]], papers: dict[str, Paper]) -> dict[int, list[Match]]:
+    """Every carried match with its hits (an alert shows every paper it carries, words in bold), found for the
+    whole claim at once."""
+    filled = iter(with_hits([m for ms in carried.values() for m in ms], papers))
+    return {outbox_id: [next(filled) for _ in ms] for outbox_id, ms in carried.items()}
 
 
 class AlertComposer:
