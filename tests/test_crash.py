@@ -31,7 +31,9 @@ def _child_env(env, settings):
             "PAPERPOST_MAIL_FROM": "paperpost <digest@papers.example.org>"}
 
 
-@pytest.mark.parametrize("connections, processes", [(1, 1), (4, 1), (2, 2)])
+# One sender process: killing the command then kills its sender at the documented window; with several, the
+# others die a moment later (PDEATHSIG) and may record what they sent (tests/test_send_processes.py covers that).
+@pytest.mark.parametrize("connections, processes", [(1, 1), (4, 1)])
 def test_a_run_killed_mid_way_is_completed_at_once_by_the_next_with_at_most_one_duplicate_per_connection(
         env, connections, processes):
     sink = SmtpSink().start()
